@@ -1,0 +1,118 @@
+# slotcache -- one top-level build.
+#
+#   make            build every binary into bin/ (release: -O2, jemalloc)
+#   make test       every test, release build and again under ASan+UBSan
+#   make bench      benchmarks against redis-server (and nutcracker), with ratios
+#   make up         start the default topology locally
+#   make fuzz       libFuzzer harnesses (clang), for long runs: make fuzz-run FUZZ_SECONDS=600
+#
+# V selects the flavour: release (default) or asan.  Objects go to build/$(V);
+# release binaries to bin/, asan ones to build/asan/bin/.
+# No comment after an assignment: make keeps the spaces in the value.
+
+V       ?= release
+B       := build/$(V)
+CC      ?= gcc
+CFLAGS  := -std=c11 -D_GNU_SOURCE -g -MMD -MP -I. -Wall -Wextra -Werror -Wshadow \
+           -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wwrite-strings \
+           -Wno-missing-field-initializers
+LDFLAGS :=
+LDLIBS  := -lev -lm
+
+# Sanitizers want libc malloc (redis: SANITIZER => MALLOC=libc).
+ifeq ($(V),asan)
+CFLAGS  += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+           -fno-sanitize-recover=all -DSC_MALLOC_LIBC
+LDFLAGS += -fsanitize=address,undefined
+BINDIR  := $(B)/bin
+else
+CFLAGS  += -O2
+LDLIBS  += -ljemalloc
+BINDIR  := bin
+endif
+
+COMMON_SRC := $(wildcard common/*.c)
+NODE_SRC   := $(filter-out node/main.c,$(wildcard node/*.c))
+COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
+NODE_OBJ   := $(NODE_SRC:%.c=$(B)/%.o)
+
+LIBCOMMON := $(B)/libcommon.a
+LIBNODE   := $(B)/libnode.a
+
+BINARIES := $(BINDIR)/slotcache-node
+
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/replay_%)
+
+.PHONY: all deps test unit fuzz fuzz-run bench up down clean format
+.DEFAULT_GOAL := all
+
+all: deps $(BINARIES) $(UNIT_BIN) $(FUZZ_REPLAY)
+
+deps:
+	@scripts/deps.sh
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIBCOMMON): $(COMMON_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIBNODE): $(NODE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BINDIR)/slotcache-node: $(B)/node/main.o $(LIBNODE) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Unit tests link the libraries: a test pulls in only the modules it uses.
+$(B)/tests/test_%: tests/unit/test_%.c $(LIBNODE) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBNODE) $(LIBCOMMON) $(LDLIBS)
+
+# Fuzz harnesses, replayed over their corpus with a plain main() (gcc, any flavour).
+$(B)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(LIBNODE) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay_main.c $(LIBNODE) $(LIBCOMMON) $(LDLIBS)
+
+unit: all
+	tests/run-unit.sh $(B)/tests
+
+test: deps
+	tests/run-all.sh
+
+# libFuzzer builds (clang): build/fuzz/<harness>
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined -DSC_MALLOC_LIBC
+fuzz: deps
+	@mkdir -p build/fuzz
+	@for f in $(FUZZ_SRC); do \
+	    n=$$(basename $$f .c); \
+	    echo "clang $$n"; \
+	    clang $(FUZZ_CFLAGS) -o build/fuzz/$$n $$f $(COMMON_SRC) $(NODE_SRC) -lev -lm || exit 1; \
+	done
+
+FUZZ_SECONDS ?= 20
+fuzz-run: fuzz
+	tests/run-fuzz.sh build/fuzz $(FUZZ_SECONDS)
+
+bench: all
+	bench/run.sh
+
+up: all
+	scripts/up.sh
+
+down:
+	scripts/down.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

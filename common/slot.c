@@ -1,0 +1,66 @@
+/*
+ * slot.c -- see slot.h.  Table-driven CRC16, the table computed once from
+ * the polynomial rather than pasted, so its origin is in the code.
+ */
+#include "common/slot.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#define CRC16_POLY 0x1021
+
+static uint16_t crc16_table[256];
+static bool crc16_ready;
+
+static void
+crc16_init(void)
+{
+    for (unsigned i = 0; i < 256; i++) {
+        uint16_t crc = (uint16_t)(i << 8);
+        for (int bit = 0; bit < 8; bit++) {
+            crc = (uint16_t)(crc & 0x8000 ? (crc << 1) ^ CRC16_POLY : crc << 1);
+        }
+        crc16_table[i] = crc;
+    }
+    crc16_ready = true;
+}
+
+uint16_t
+slot_crc16(const void *buf, size_t len)
+{
+    const unsigned char *p = buf;
+    uint16_t crc = 0;
+
+    if (!crc16_ready) {
+        crc16_init();
+    }
+    for (size_t i = 0; i < len; i++) {
+        crc = (uint16_t)((crc << 8) ^ crc16_table[((crc >> 8) ^ p[i]) & 0xff]);
+    }
+    return crc;
+}
+
+const char *
+slot_hashtag(const char *key, size_t len, size_t *taglen)
+{
+    const char *open = memchr(key, '{', len);
+
+    if (open != NULL) {
+        size_t rest = len - (size_t)(open - key) - 1;
+        const char *close = memchr(open + 1, '}', rest);
+        if (close != NULL && close > open + 1) {
+            *taglen = (size_t)(close - open - 1);
+            return open + 1;
+        }
+    }
+    *taglen = len;
+    return key;
+}
+
+unsigned
+slot_of(const char *key, size_t len)
+{
+    size_t n;
+    const char *tag = slot_hashtag(key, len, &n);
+    return slot_crc16(tag, n) & (SLOT_COUNT - 1);
+}

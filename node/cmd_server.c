@@ -1,0 +1,1039 @@
+/*
+ * cmd_server.c -- connection and server commands: PING ECHO QUIT HELLO AUTH
+ * SELECT CLIENT INFO CONFIG COMMAND TIME DBSIZE SHUTDOWN.
+ */
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/sbuf.h"
+#include "common/util.h"
+#include "node/client.h"
+#include "node/cmd.h"
+#include "node/evict.h"
+#include "node/kv.h"
+#include "node/server.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define CONFIG_SET_MAX 64 /* parameters one CONFIG SET may change */
+
+/* ---- connection ---- */
+
+static void
+cmd_ping(struct client *c)
+{
+    if (c->argc > 2) {
+        client_reply_arity(c);
+        return;
+    }
+    if (c->argc == 2) {
+        client_reply_bulk(c, c->argv[1].data, c->argv[1].len);
+    } else {
+        resp_add_raw(&c->reply, "+PONG\r\n", 7);
+    }
+}
+
+static void
+cmd_echo(struct client *c)
+{
+    client_reply_bulk(c, c->argv[1].data, c->argv[1].len);
+}
+
+static void
+cmd_quit(struct client *c)
+{
+    client_reply_ok(c);
+    c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+}
+
+static bool
+password_ok(const struct bstr *user, const struct bstr *pass)
+{
+    const char *req = server.opt.requirepass;
+
+    if (user != NULL && !bstr_is(user, "default")) {
+        return false; /* only the default user exists */
+    }
+    if (req[0] == '\0') {
+        return true; /* the default user has no password ("nopass") */
+    }
+    return pass->len == strlen(req) && memcmp(pass->data, req, pass->len) == 0;
+}
+
+static void
+cmd_auth(struct client *c)
+{
+    if (c->argc > 3) {
+        client_reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    if (c->argc == 2 && server.opt.requirepass[0] == '\0') {
+        client_reply_error(c, "ERR AUTH <password> called without any password configured "
+                              "for the default user. Are you sure your configuration is correct?");
+        return;
+    }
+    const struct bstr *user = c->argc == 3 ? &c->argv[1] : NULL;
+    if (!password_ok(user, &c->argv[c->argc - 1])) {
+        client_reply_error(c, ERR_WRONGPASS);
+        return;
+    }
+    c->flags |= CLIENT_AUTHED;
+    client_reply_ok(c);
+}
+
+static bool
+valid_client_name(const struct bstr *name)
+{
+    for (size_t i = 0; i < name->len; i++) {
+        if (name->data[i] < '!' || name->data[i] > '~') {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void
+set_name(struct client *c, const struct bstr *name)
+{
+    mem_free(c->name);
+    c->name = name->len > 0 ? mem_strndup(name->data, name->len) : NULL;
+}
+
+static void
+cmd_hello(struct client *c)
+{
+    long long ver = 0;
+    int next = 1;
+
+    if (c->argc >= 2) {
+        if (!util_str2ll(c->argv[1].data, c->argv[1].len, &ver)) {
+            client_reply_error(c, "ERR Protocol version is not an integer or out of range");
+            return;
+        }
+        if (ver < 2 || ver > 3) {
+            client_reply_error(c, ERR_NOPROTO);
+            return;
+        }
+        next = 2;
+    }
+    const struct bstr *user = NULL, *pass = NULL, *name = NULL;
+    for (int j = next; j < c->argc; j++) {
+        int more = c->argc - j - 1;
+        if (bstr_is(&c->argv[j], "AUTH") && more >= 2) {
+            user = &c->argv[j + 1];
+            pass = &c->argv[j + 2];
+            j += 2;
+        } else if (bstr_is(&c->argv[j], "SETNAME") && more >= 1) {
+            name = &c->argv[j + 1];
+            if (!valid_client_name(name)) {
+                client_reply_error(c, "ERR Client names cannot contain spaces, newlines or "
+                                      "special characters.");
+                return;
+            }
+            j++;
+        } else {
+            client_reply_errorf(c, "ERR Syntax error in HELLO option '%.*s'",
+                                (int)MIN(c->argv[j].len, 128), c->argv[j].data);
+            return;
+        }
+    }
+    if (user != NULL) {
+        if (!password_ok(user, pass)) {
+            client_reply_error(c, ERR_WRONGPASS);
+            return;
+        }
+        c->flags |= CLIENT_AUTHED;
+    }
+    if (!(c->flags & CLIENT_AUTHED)) {
+        client_reply_error(c, "NOAUTH HELLO must be called with the client already "
+                              "authenticated, otherwise the HELLO <proto> AUTH <user> <pass> "
+                              "option can be used to authenticate the client and select the "
+                              "RESP protocol version at the same time");
+        return;
+    }
+    if (name != NULL) {
+        set_name(c, name);
+    }
+    if (ver != 0) {
+        c->resp = (int)ver;
+    }
+    /* "server" names the protocol family clients speak, as redis says it. */
+    client_reply_map(c, 7);
+    resp_add_bulk_cstr(&c->reply, "server");
+    resp_add_bulk_cstr(&c->reply, "redis");
+    resp_add_bulk_cstr(&c->reply, "version");
+    resp_add_bulk_cstr(&c->reply, SERVER_REDIS_COMPAT);
+    resp_add_bulk_cstr(&c->reply, "proto");
+    client_reply_int(c, c->resp);
+    resp_add_bulk_cstr(&c->reply, "id");
+    client_reply_int(c, (long long)c->id);
+    resp_add_bulk_cstr(&c->reply, "mode");
+    resp_add_bulk_cstr(&c->reply, "standalone");
+    resp_add_bulk_cstr(&c->reply, "role");
+    resp_add_bulk_cstr(&c->reply, "master");
+    resp_add_bulk_cstr(&c->reply, "modules");
+    client_reply_array(c, 0);
+}
+
+static void
+cmd_select(struct client *c)
+{
+    long long id;
+
+    if (!util_str2ll(c->argv[1].data, c->argv[1].len, &id) || id < INT_MIN || id > INT_MAX) {
+        client_reply_error(c, "ERR value is not an integer or out of range");
+        return;
+    }
+    if (id != 0) {
+        client_reply_error(c, ERR_DB_INDEX);
+        return;
+    }
+    client_reply_ok(c);
+}
+
+/* ---- CLIENT ---- */
+
+static void
+cmd_client_id(struct client *c)
+{
+    client_reply_int(c, (long long)c->id);
+}
+
+static void
+cmd_client_setname(struct client *c)
+{
+    if (!valid_client_name(&c->argv[2])) {
+        client_reply_error(c, "ERR Client names cannot contain spaces, newlines or special "
+                              "characters.");
+        return;
+    }
+    set_name(c, &c->argv[2]);
+    client_reply_ok(c);
+}
+
+static void
+cmd_client_getname(struct client *c)
+{
+    if (c->name == NULL) {
+        client_reply_null(c);
+    } else {
+        resp_add_bulk_cstr(&c->reply, c->name);
+    }
+}
+
+static void
+cmd_client_info(struct client *c)
+{
+    struct sbuf s;
+
+    sbuf_init(&s);
+    client_describe(c, &s);
+    sbuf_add(&s, "\n", 1);
+    resp_add_verbatim(&c->reply, c->resp, s.data, s.len);
+    sbuf_free(&s);
+}
+
+static bool
+type_is_normal(const struct bstr *t, bool *valid)
+{
+    *valid = true;
+    if (bstr_is(t, "normal")) {
+        return true;
+    }
+    if (bstr_is(t, "master") || bstr_is(t, "replica") || bstr_is(t, "slave") ||
+        bstr_is(t, "pubsub")) {
+        return false;
+    }
+    *valid = false;
+    return false;
+}
+
+static void
+cmd_client_list(struct client *c)
+{
+    struct sbuf s;
+    bool normal = true, by_id = false;
+    int ids_from = 0;
+
+    if (c->argc == 4 && bstr_is(&c->argv[2], "TYPE")) {
+        bool valid;
+        normal = type_is_normal(&c->argv[3], &valid);
+        if (!valid) {
+            client_reply_errorf(c, "ERR Unknown client type '%.*s'", (int)MIN(c->argv[3].len, 64),
+                                c->argv[3].data);
+            return;
+        }
+    } else if (c->argc > 3 && bstr_is(&c->argv[2], "ID")) {
+        for (int j = 3; j < c->argc; j++) {
+            long long id;
+            if (!util_str2ll(c->argv[j].data, c->argv[j].len, &id) || id <= 0) {
+                client_reply_error(c, "ERR Invalid client ID");
+                return;
+            }
+        }
+        by_id = true;
+        ids_from = 3;
+    } else if (c->argc != 2) {
+        client_reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    sbuf_init(&s);
+    /* Oldest first, as redis lists them; server.clients is newest first. */
+    struct client *last = server.clients;
+    while (last != NULL && last->next != NULL) {
+        last = last->next;
+    }
+    for (struct client *o = last; o != NULL && normal; o = o->prev) {
+        if (by_id) {
+            bool match = false;
+            for (int j = ids_from; j < c->argc && !match; j++) {
+                long long id;
+                util_str2ll(c->argv[j].data, c->argv[j].len, &id);
+                match = (uint64_t)id == o->id;
+            }
+            if (!match) {
+                continue;
+            }
+        }
+        client_describe(o, &s);
+        sbuf_add(&s, "\n", 1);
+    }
+    resp_add_verbatim(&c->reply, c->resp, s.data != NULL ? s.data : "", s.len);
+    sbuf_free(&s);
+}
+
+struct kill_filter {
+    long long id;
+    const struct bstr *addr, *laddr, *user;
+    long long maxage;
+    bool skipme;
+    bool type_given, type_normal;
+};
+
+static bool
+kill_matches(const struct kill_filter *f, struct client *me, struct client *o)
+{
+    if (f->skipme && o == me) {
+        return false;
+    }
+    if (f->id > 0 && o->id != (uint64_t)f->id) {
+        return false;
+    }
+    if (f->addr != NULL && !(strlen(o->addr) == f->addr->len &&
+                             memcmp(o->addr, f->addr->data, f->addr->len) == 0)) {
+        return false;
+    }
+    if (f->laddr != NULL && !(strlen(o->laddr) == f->laddr->len &&
+                              memcmp(o->laddr, f->laddr->data, f->laddr->len) == 0)) {
+        return false;
+    }
+    if (f->user != NULL && !bstr_is(f->user, "default")) {
+        return false;
+    }
+    if (f->type_given && !f->type_normal) {
+        return false;
+    }
+    if (f->maxage > 0 && (clock_now_ms() - o->ctime) / 1000 < f->maxage) {
+        return false;
+    }
+    return true;
+}
+
+static void
+kill_client(struct client *me, struct client *o)
+{
+    if (o == me) {
+        /* Reply first, then close: the client learns its own fate. */
+        me->flags |= CLIENT_CLOSE_AFTER_REPLY;
+    } else {
+        client_close_async(o);
+    }
+}
+
+static void
+cmd_client_kill(struct client *c)
+{
+    struct kill_filter f = {.skipme = true};
+
+    if (c->argc == 3) {
+        /* Old form: CLIENT KILL addr:port -> +OK or an error. */
+        for (struct client *o = server.clients; o != NULL; o = o->next) {
+            if (strlen(o->addr) == c->argv[2].len &&
+                memcmp(o->addr, c->argv[2].data, c->argv[2].len) == 0 &&
+                !(o->flags & CLIENT_CLOSE_ASAP)) {
+                client_reply_ok(c);
+                kill_client(c, o);
+                return;
+            }
+        }
+        client_reply_error(c, "ERR No such client");
+        return;
+    }
+    if (c->argc % 2 != 0) {
+        client_reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    for (int j = 2; j < c->argc; j += 2) {
+        const struct bstr *opt = &c->argv[j], *val = &c->argv[j + 1];
+        if (bstr_is(opt, "ID")) {
+            if (!util_str2ll(val->data, val->len, &f.id) || f.id <= 0) {
+                client_reply_error(c, "ERR client-id should be greater than 0");
+                return;
+            }
+        } else if (bstr_is(opt, "ADDR")) {
+            f.addr = val;
+        } else if (bstr_is(opt, "LADDR")) {
+            f.laddr = val;
+        } else if (bstr_is(opt, "USER")) {
+            f.user = val;
+        } else if (bstr_is(opt, "TYPE")) {
+            bool valid;
+            f.type_given = true;
+            f.type_normal = type_is_normal(val, &valid);
+            if (!valid) {
+                client_reply_errorf(c, "ERR Unknown client type '%.*s'", (int)MIN(val->len, 64),
+                                    val->data);
+                return;
+            }
+        } else if (bstr_is(opt, "SKIPME")) {
+            if (bstr_is(val, "yes")) {
+                f.skipme = true;
+            } else if (bstr_is(val, "no")) {
+                f.skipme = false;
+            } else {
+                client_reply_error(c, ERR_SYNTAX);
+                return;
+            }
+        } else if (bstr_is(opt, "MAXAGE")) {
+            if (!util_str2ll(val->data, val->len, &f.maxage)) {
+                client_reply_error(c, ERR_NOT_INT);
+                return;
+            }
+        } else {
+            client_reply_error(c, ERR_SYNTAX);
+            return;
+        }
+    }
+    long long killed = 0;
+    for (struct client *o = server.clients; o != NULL; o = o->next) {
+        if (!(o->flags & CLIENT_CLOSE_ASAP) && kill_matches(&f, c, o)) {
+            kill_client(c, o);
+            killed++;
+        }
+    }
+    client_reply_int(c, killed);
+}
+
+static void
+reply_help(struct client *c, const char *cmd, const char *const *lines)
+{
+    size_t n = 0;
+    while (lines[n] != NULL) {
+        n++;
+    }
+    client_reply_array(c, n + 2);
+    char head[128];
+    snprintf(head, sizeof(head), "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+             cmd);
+    client_reply_simple(c, head);
+    for (size_t i = 0; i < n; i++) {
+        client_reply_simple(c, lines[i]);
+    }
+    client_reply_simple(c, "HELP");
+    client_reply_simple(c, "    Print this help.");
+}
+
+static void
+cmd_client_help(struct client *c)
+{
+    static const char *const help[] = {
+        "GETNAME",
+        "    Return the name of the current connection.",
+        "ID",
+        "    Return the ID of the current connection.",
+        "INFO",
+        "    Return information about the current client connection.",
+        "KILL <ip:port>",
+        "    Kill connection made from <ip:port>.",
+        "KILL <option> <value> [<option> <value> [...]]",
+        "    Kill connections. Options are: ID, ADDR, LADDR, TYPE, USER, SKIPME, MAXAGE.",
+        "LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <id> [<id> ...]]",
+        "    Return information about client connections.",
+        "SETNAME <name>",
+        "    Assign the name <name> to the current connection.",
+        NULL,
+    };
+    reply_help(c, "CLIENT", help);
+}
+
+/* ---- INFO ---- */
+
+static void
+cmd_info(struct client *c)
+{
+    struct sbuf s;
+
+    sbuf_init(&s);
+    if (c->argc == 1) {
+        server_info(&s, "default");
+    }
+    for (int j = 1; j < c->argc; j++) {
+        char section[64];
+        snprintf(section, sizeof(section), "%.*s", (int)MIN(c->argv[j].len, 63), c->argv[j].data);
+        server_info(&s, section);
+    }
+    resp_add_verbatim(&c->reply, c->resp, s.data != NULL ? s.data : "", s.len);
+    sbuf_free(&s);
+}
+
+/* ---- CONFIG ---- */
+
+static void
+cmd_config_get(struct client *c)
+{
+    const struct conf_option *match[128];
+    size_t n = 0;
+    char val[1024];
+
+    for (const struct conf_option *o = server_options; o->name != NULL && n < ARRAY_LEN(match);
+         o++) {
+        for (int j = 2; j < c->argc; j++) {
+            if (util_glob_match(c->argv[j].data, c->argv[j].len, o->name, strlen(o->name), true)) {
+                match[n++] = o;
+                break;
+            }
+        }
+    }
+    client_reply_map(c, n);
+    for (size_t i = 0; i < n; i++) {
+        resp_add_bulk_cstr(&c->reply, match[i]->name);
+        client_reply_bulk(c, val, conf_get(match[i], val, sizeof(val)));
+    }
+}
+
+static void
+cmd_config_set(struct client *c)
+{
+    const struct conf_option *opts[CONFIG_SET_MAX];
+    char *old[CONFIG_SET_MAX];
+    char err[512], val[1024];
+    int n = (c->argc - 2) / 2, done = 0;
+
+    if ((c->argc - 2) % 2 != 0) {
+        client_reply_arity(c);
+        return;
+    }
+    if (n > CONFIG_SET_MAX) {
+        client_reply_error(c, "ERR too many parameters for CONFIG SET");
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        char name[128];
+        snprintf(name, sizeof(name), "%.*s", (int)MIN(c->argv[2 + 2 * i].len, 127),
+                 c->argv[2 + 2 * i].data);
+        opts[i] = conf_find(server_options, name);
+        if (opts[i] == NULL || strlen(name) != c->argv[2 + 2 * i].len) {
+            client_reply_errorf(c, "ERR Unknown option or number of arguments for CONFIG SET - "
+                                   "'%s'",
+                                name);
+            return;
+        }
+        for (int k = 0; k < i; k++) {
+            if (opts[k] == opts[i]) {
+                client_reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument "
+                                       "'%s') - duplicate parameter",
+                                    name);
+                return;
+            }
+        }
+    }
+    /* All or nothing, as redis 7: remember each old value, restore on error. */
+    for (; done < n; done++) {
+        const struct conf_option *o = opts[done];
+        conf_get(o, val, sizeof(val));
+        old[done] = mem_strdup(val);
+        char *v = mem_strndup(c->argv[3 + 2 * done].data, c->argv[3 + 2 * done].len);
+        int rc = conf_set_runtime(o, v, err, sizeof(err));
+        mem_free(v);
+        if (rc != SC_OK) {
+            client_reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - %s",
+                                o->name, err);
+            mem_free(old[done]);
+            while (done-- > 0) {
+                char tmp[512];
+                conf_set_runtime(opts[done], old[done], tmp, sizeof(tmp));
+                mem_free(old[done]);
+            }
+            return;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        mem_free(old[i]);
+    }
+    client_reply_ok(c);
+}
+
+static void
+reset_cmd_stats(void *ctx, struct cmd *cmd)
+{
+    (void)ctx;
+    cmd->calls = cmd->rejected_calls = cmd->failed_calls = 0;
+    for (struct cmd *sub = cmd->subcmds; sub != NULL && sub->name != NULL; sub++) {
+        reset_cmd_stats(ctx, sub);
+    }
+}
+
+static void
+cmd_config_resetstat(struct client *c)
+{
+    memset(server.stats, 0, sizeof(server.stats));
+    memset(&kv_stats, 0, sizeof(kv_stats));
+    cmd_foreach(reset_cmd_stats, NULL);
+    server.peak_memory = evict_used_memory();
+    client_reply_ok(c);
+}
+
+static void
+cmd_config_help(struct client *c)
+{
+    static const char *const help[] = {
+        "GET <pattern>",
+        "    Return parameters matching the glob-like <pattern> and their values.",
+        "SET <directive> <value>",
+        "    Set the configuration <directive> to <value>.",
+        "RESETSTAT",
+        "    Reset statistics reported by the INFO command.",
+        NULL,
+    };
+    reply_help(c, "CONFIG", help);
+}
+
+/* ---- COMMAND ---- */
+
+static const struct {
+    uint32_t flag;
+    const char *name;
+} cmd_flag_names[] = {
+    {CMD_WRITE, "write"},       {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
+    {CMD_ADMIN, "admin"},       {CMD_NOSCRIPT, "noscript"}, {CMD_LOADING, "loading"},
+    {CMD_STALE, "stale"},       {CMD_FAST, "fast"},         {CMD_NOAUTH, "no_auth"},
+    {CMD_SENTINEL, "sentinel"}, {CMD_NOMULTI, "no_multi"},
+};
+
+static void
+add_status_set(struct client *c, const char *const *names, size_t n)
+{
+    resp_add_set(&c->reply, c->resp, n);
+    for (size_t i = 0; i < n; i++) {
+        client_reply_simple(c, names[i]);
+    }
+}
+
+static void
+add_acl_categories(struct client *c, const struct cmd *cmd)
+{
+    char cats[256];
+    const char *names[16];
+    size_t n = 0;
+    char *save = NULL;
+
+    snprintf(cats, sizeof(cats), "%s", cmd->acl != NULL ? cmd->acl : "");
+    for (char *t = strtok_r(cats, " ", &save); t != NULL && n < ARRAY_LEN(names);
+         t = strtok_r(NULL, " ", &save)) {
+        names[n++] = t;
+    }
+    add_status_set(c, names, n);
+}
+
+static void
+add_key_specs(struct client *c, const struct cmd *cmd)
+{
+    if (cmd->first_key <= 0) {
+        client_reply_array(c, 0);
+        return;
+    }
+    const char *flags[2];
+    size_t nflags = 0;
+    if (cmd->flags & CMD_WRITE) {
+        flags[nflags++] = "RW";
+        flags[nflags++] = "UPDATE";
+    } else {
+        flags[nflags++] = "RO";
+        flags[nflags++] = "ACCESS";
+    }
+    client_reply_array(c, 1);
+    client_reply_map(c, 3);
+    resp_add_bulk_cstr(&c->reply, "flags");
+    add_status_set(c, flags, nflags);
+    resp_add_bulk_cstr(&c->reply, "begin_search");
+    client_reply_map(c, 2);
+    resp_add_bulk_cstr(&c->reply, "type");
+    resp_add_bulk_cstr(&c->reply, "index");
+    resp_add_bulk_cstr(&c->reply, "spec");
+    client_reply_map(c, 1);
+    resp_add_bulk_cstr(&c->reply, "index");
+    client_reply_int(c, cmd->first_key);
+    resp_add_bulk_cstr(&c->reply, "find_keys");
+    client_reply_map(c, 2);
+    resp_add_bulk_cstr(&c->reply, "type");
+    resp_add_bulk_cstr(&c->reply, "range");
+    resp_add_bulk_cstr(&c->reply, "spec");
+    client_reply_map(c, 3);
+    resp_add_bulk_cstr(&c->reply, "lastkey");
+    client_reply_int(c, cmd->last_key < 0 ? cmd->last_key : cmd->last_key - cmd->first_key);
+    resp_add_bulk_cstr(&c->reply, "keystep");
+    client_reply_int(c, cmd->key_step);
+    resp_add_bulk_cstr(&c->reply, "limit");
+    client_reply_int(c, 0);
+}
+
+static size_t
+count_subs(const struct cmd *cmd)
+{
+    size_t n = 0;
+    for (const struct cmd *s = cmd->subcmds; s != NULL && s->name != NULL; s++) {
+        n++;
+    }
+    return n;
+}
+
+static void
+add_command_info(struct client *c, const struct cmd *cmd)
+{
+    const char *flags[ARRAY_LEN(cmd_flag_names)];
+    size_t nflags = 0;
+
+    if (cmd == NULL) {
+        client_reply_null_array(c);
+        return;
+    }
+    for (size_t i = 0; i < ARRAY_LEN(cmd_flag_names); i++) {
+        if (cmd->flags & cmd_flag_names[i].flag) {
+            flags[nflags++] = cmd_flag_names[i].name;
+        }
+    }
+    client_reply_array(c, 10);
+    resp_add_bulk_cstr(&c->reply, cmd->name);
+    client_reply_int(c, cmd->arity);
+    add_status_set(c, flags, nflags);
+    client_reply_int(c, cmd->first_key);
+    client_reply_int(c, cmd->first_key > 0 && cmd->last_key >= 0 ? cmd->last_key
+                                                                  : cmd->last_key);
+    client_reply_int(c, cmd->key_step);
+    add_acl_categories(c, cmd);
+    resp_add_set(&c->reply, c->resp, 0); /* tips */
+    add_key_specs(c, cmd);
+    client_reply_array(c, count_subs(cmd));
+    for (const struct cmd *s = cmd->subcmds; s != NULL && s->name != NULL; s++) {
+        add_command_info(c, s);
+    }
+}
+
+static void
+add_info_cb(void *ctx, struct cmd *cmd)
+{
+    add_command_info(ctx, cmd);
+}
+
+static void
+cmd_command(struct client *c)
+{
+    client_reply_array(c, cmd_count());
+    cmd_foreach(add_info_cb, c);
+}
+
+static void
+cmd_command_count(struct client *c)
+{
+    client_reply_int(c, (long long)cmd_count());
+}
+
+static void
+cmd_command_info(struct client *c)
+{
+    if (c->argc == 2) {
+        cmd_command(c);
+        return;
+    }
+    client_reply_array(c, (size_t)c->argc - 2);
+    for (int j = 2; j < c->argc; j++) {
+        add_command_info(c, cmd_lookup(&c->argv[j]));
+    }
+}
+
+static void
+add_command_docs(struct client *c, const struct cmd *cmd)
+{
+    size_t nsubs = count_subs(cmd);
+
+    resp_add_bulk_cstr(&c->reply, cmd->name);
+    client_reply_map(c, nsubs > 0 ? 4 : 3);
+    resp_add_bulk_cstr(&c->reply, "summary");
+    resp_add_bulk_cstr(&c->reply, cmd->summary != NULL ? cmd->summary : "");
+    resp_add_bulk_cstr(&c->reply, "since");
+    resp_add_bulk_cstr(&c->reply, cmd->since != NULL ? cmd->since : "1.0.0");
+    resp_add_bulk_cstr(&c->reply, "group");
+    resp_add_bulk_cstr(&c->reply, cmd->group != NULL ? cmd->group : "generic");
+    if (nsubs > 0) {
+        resp_add_bulk_cstr(&c->reply, "subcommands");
+        client_reply_map(c, nsubs);
+        for (const struct cmd *s = cmd->subcmds; s != NULL && s->name != NULL; s++) {
+            add_command_docs(c, s);
+        }
+    }
+}
+
+static void
+add_docs_cb(void *ctx, struct cmd *cmd)
+{
+    add_command_docs(ctx, cmd);
+}
+
+static void
+cmd_command_docs(struct client *c)
+{
+    if (c->argc == 2) {
+        client_reply_map(c, cmd_count());
+        cmd_foreach(add_docs_cb, c);
+        return;
+    }
+    size_t found = 0;
+    for (int j = 2; j < c->argc; j++) {
+        found += cmd_lookup(&c->argv[j]) != NULL;
+    }
+    client_reply_map(c, found);
+    for (int j = 2; j < c->argc; j++) {
+        const struct cmd *cmd = cmd_lookup(&c->argv[j]);
+        if (cmd != NULL) {
+            add_command_docs(c, cmd);
+        }
+    }
+}
+
+static void
+add_name_cb(void *ctx, struct cmd *cmd)
+{
+    resp_add_bulk_cstr(&((struct client *)ctx)->reply, cmd->name);
+}
+
+static void
+cmd_command_list(struct client *c)
+{
+    if (c->argc != 2) {
+        client_reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    client_reply_array(c, cmd_count());
+    cmd_foreach(add_name_cb, c);
+}
+
+static void
+cmd_command_getkeys(struct client *c)
+{
+    int pos[256];
+    struct cmd *cmd = cmd_lookup(&c->argv[2]);
+
+    if (cmd == NULL) {
+        client_reply_error(c, "ERR Invalid command specified");
+        return;
+    }
+    int argc = c->argc - 2;
+    if (cmd->subcmds != NULL && argc >= 2) {
+        struct cmd *sub = cmd_lookup_sub(cmd, &c->argv[3]);
+        cmd = sub != NULL ? sub : cmd;
+    }
+    if (cmd->arity > 0 ? argc != cmd->arity : argc < -cmd->arity) {
+        client_reply_error(c, "ERR Invalid number of arguments specified for command");
+        return;
+    }
+    int n = cmd_key_positions(cmd, argc, pos, (int)ARRAY_LEN(pos));
+    if (n == 0) {
+        client_reply_error(c, "ERR The command has no key arguments");
+        return;
+    }
+    client_reply_array(c, (size_t)n);
+    for (int i = 0; i < n; i++) {
+        client_reply_bulk(c, c->argv[2 + pos[i]].data, c->argv[2 + pos[i]].len);
+    }
+}
+
+static void
+cmd_command_help(struct client *c)
+{
+    static const char *const help[] = {
+        "(no subcommand)",
+        "    Return details about all commands.",
+        "COUNT",
+        "    Return the total number of commands in this server.",
+        "LIST",
+        "    Return a list of all commands in this server.",
+        "INFO [<command-name> ...]",
+        "    Return details about multiple commands.",
+        "DOCS [<command-name> ...]",
+        "    Return documentation details about multiple commands.",
+        "GETKEYS <full-command>",
+        "    Return the keys from a full command.",
+        NULL,
+    };
+    reply_help(c, "COMMAND", help);
+}
+
+/* ---- server ---- */
+
+static void
+cmd_time(struct client *c)
+{
+    long long us = util_ustime();
+
+    client_reply_array(c, 2);
+    resp_add_bulk_ll(&c->reply, us / 1000000);
+    resp_add_bulk_ll(&c->reply, us % 1000000);
+}
+
+static void
+cmd_dbsize(struct client *c)
+{
+    client_reply_int(c, (long long)kv_count());
+}
+
+static void
+cmd_shutdown(struct client *c)
+{
+    for (int j = 1; j < c->argc; j++) {
+        if (bstr_is(&c->argv[j], "NOSAVE") || bstr_is(&c->argv[j], "NOW") ||
+            bstr_is(&c->argv[j], "FORCE")) {
+            continue;
+        }
+        if (bstr_is(&c->argv[j], "ABORT")) {
+            client_reply_error(c, "ERR No shutdown in progress.");
+            return;
+        }
+        if (bstr_is(&c->argv[j], "SAVE")) {
+            /* There is nothing on disk to save to. */
+            client_reply_error(c, "ERR Errors trying to SHUTDOWN. Check logs.");
+            log_warn("SHUTDOWN SAVE refused: slotcache-node keeps no data on disk");
+            return;
+        }
+        client_reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    log_warn("User requested shutdown...");
+    server_shutdown();
+}
+
+#define READ_FLAGS (CMD_LOADING | CMD_STALE)
+
+static struct cmd client_subcmds[] = {
+    {.name = "client|id", .proc = cmd_client_id, .arity = 2,
+     .flags = CMD_NOSCRIPT | READ_FLAGS, .acl = "@slow @connection", .group = "connection",
+     .since = "5.0.0", .summary = "Returns the client ID for the current connection"},
+    {.name = "client|setname", .proc = cmd_client_setname, .arity = 3,
+     .flags = CMD_NOSCRIPT | READ_FLAGS, .acl = "@slow @connection", .group = "connection",
+     .since = "2.6.9", .summary = "Set the current connection name"},
+    {.name = "client|getname", .proc = cmd_client_getname, .arity = 2,
+     .flags = CMD_NOSCRIPT | READ_FLAGS, .acl = "@slow @connection", .group = "connection",
+     .since = "2.6.9", .summary = "Get the current connection name"},
+    {.name = "client|list", .proc = cmd_client_list, .arity = -2,
+     .flags = CMD_ADMIN | CMD_NOSCRIPT | READ_FLAGS,
+     .acl = "@admin @slow @dangerous @connection", .group = "connection", .since = "2.4.0",
+     .summary = "Get the list of client connections"},
+    {.name = "client|info", .proc = cmd_client_info, .arity = 2,
+     .flags = CMD_NOSCRIPT | READ_FLAGS, .acl = "@slow @connection", .group = "connection",
+     .since = "6.2.0", .summary = "Returns information about the current client connection."},
+    {.name = "client|kill", .proc = cmd_client_kill, .arity = -3,
+     .flags = CMD_ADMIN | CMD_NOSCRIPT | READ_FLAGS,
+     .acl = "@admin @slow @dangerous @connection", .group = "connection", .since = "2.4.0",
+     .summary = "Kill the connection of a client"},
+    {.name = "client|help", .proc = cmd_client_help, .arity = 2, .flags = READ_FLAGS,
+     .acl = "@slow @connection", .group = "connection", .since = "5.0.0",
+     .summary = "Show helpful text about the different subcommands"},
+    CMD_END,
+};
+
+static struct cmd config_subcmds[] = {
+    {.name = "config|get", .proc = cmd_config_get, .arity = -3,
+     .flags = CMD_ADMIN | CMD_NOSCRIPT | READ_FLAGS, .acl = "@admin @slow @dangerous",
+     .group = "server", .since = "2.0.0",
+     .summary = "Get the values of configuration parameters"},
+    {.name = "config|set", .proc = cmd_config_set, .arity = -4,
+     .flags = CMD_ADMIN | CMD_NOSCRIPT | READ_FLAGS, .acl = "@admin @slow @dangerous",
+     .group = "server", .since = "2.0.0", .summary = "Set configuration parameters to the given values"},
+    {.name = "config|resetstat", .proc = cmd_config_resetstat, .arity = 2,
+     .flags = CMD_ADMIN | CMD_NOSCRIPT | READ_FLAGS, .acl = "@admin @slow @dangerous",
+     .group = "server", .since = "2.0.0", .summary = "Reset the stats returned by INFO"},
+    {.name = "config|help", .proc = cmd_config_help, .arity = 2, .flags = READ_FLAGS,
+     .acl = "@slow", .group = "server", .since = "5.0.0",
+     .summary = "Show helpful text about the different subcommands"},
+    CMD_END,
+};
+
+static struct cmd command_subcmds[] = {
+    {.name = "command|count", .proc = cmd_command_count, .arity = 2, .flags = READ_FLAGS,
+     .acl = "@slow @connection", .group = "server", .since = "2.8.13",
+     .summary = "Get total number of Redis commands"},
+    {.name = "command|info", .proc = cmd_command_info, .arity = -2, .flags = READ_FLAGS,
+     .acl = "@slow @connection", .group = "server", .since = "2.8.13",
+     .summary = "Get array of specific Redis command details, or all when no argument is given."},
+    {.name = "command|docs", .proc = cmd_command_docs, .arity = -2, .flags = READ_FLAGS,
+     .acl = "@slow @connection", .group = "server", .since = "7.0.0",
+     .summary = "Get array of specific Redis command documentation"},
+    {.name = "command|list", .proc = cmd_command_list, .arity = -2, .flags = READ_FLAGS,
+     .acl = "@slow @connection", .group = "server", .since = "7.0.0",
+     .summary = "Get an array of Redis command names"},
+    {.name = "command|getkeys", .proc = cmd_command_getkeys, .arity = -3, .flags = READ_FLAGS,
+     .acl = "@slow @connection", .group = "server", .since = "2.8.13",
+     .summary = "Extract keys given a full Redis command"},
+    {.name = "command|help", .proc = cmd_command_help, .arity = 2, .flags = READ_FLAGS,
+     .acl = "@slow @connection", .group = "server", .since = "5.0.0",
+     .summary = "Show helpful text about the different subcommands"},
+    CMD_END,
+};
+
+struct cmd cmd_server_table[] = {
+    {.name = "ping", .proc = cmd_ping, .arity = -1, .flags = CMD_FAST | CMD_SENTINEL,
+     .acl = "@fast @connection", .group = "connection", .since = "1.0.0",
+     .summary = "Ping the server"},
+    {.name = "echo", .proc = cmd_echo, .arity = 2, .flags = CMD_FAST | READ_FLAGS,
+     .acl = "@fast @connection", .group = "connection", .since = "1.0.0",
+     .summary = "Echo the given string"},
+    {.name = "quit", .proc = cmd_quit, .arity = -1,
+     .flags = CMD_NOSCRIPT | READ_FLAGS | CMD_FAST | CMD_NOAUTH | CMD_NOMULTI,
+     .acl = "@fast @connection", .group = "connection", .since = "1.0.0",
+     .summary = "Close the connection"},
+    {.name = "hello", .proc = cmd_hello, .arity = -1,
+     .flags = CMD_NOSCRIPT | READ_FLAGS | CMD_FAST | CMD_NOAUTH | CMD_SENTINEL,
+     .acl = "@fast @connection", .group = "connection", .since = "6.0.0",
+     .summary = "Handshake with Redis"},
+    {.name = "auth", .proc = cmd_auth, .arity = -2,
+     .flags = CMD_NOSCRIPT | READ_FLAGS | CMD_FAST | CMD_NOAUTH | CMD_SENTINEL,
+     .acl = "@fast @connection", .group = "connection", .since = "1.0.0",
+     .summary = "Authenticate to the server"},
+    {.name = "select", .proc = cmd_select, .arity = 2, .flags = CMD_LOADING | CMD_STALE | CMD_FAST,
+     .acl = "@fast @connection", .group = "connection", .since = "1.0.0",
+     .summary = "Change the selected database for the current connection"},
+    {.name = "client", .arity = -2, .flags = CMD_SENTINEL, .acl = "@slow",
+     .group = "connection", .since = "2.4.0", .summary = "A container for client connection commands",
+     .subcmds = client_subcmds},
+    {.name = "info", .proc = cmd_info, .arity = -1, .flags = READ_FLAGS | CMD_SENTINEL,
+     .acl = "@slow @dangerous", .group = "server", .since = "1.0.0",
+     .summary = "Get information and statistics about the server"},
+    {.name = "config", .arity = -2, .acl = "@slow", .group = "server", .since = "2.0.0",
+     .summary = "A container for server configuration commands", .subcmds = config_subcmds},
+    {.name = "command", .proc = cmd_command, .arity = -1, .flags = READ_FLAGS,
+     .acl = "@slow @connection", .group = "server", .since = "2.8.13",
+     .summary = "Get array of Redis command details", .subcmds = command_subcmds},
+    {.name = "time", .proc = cmd_time, .arity = 1, .flags = READ_FLAGS | CMD_FAST | CMD_RANDOM,
+     .acl = "@fast", .group = "server", .since = "2.6.0", .summary = "Return the current server time"},
+    {.name = "dbsize", .proc = cmd_dbsize, .arity = 1, .flags = CMD_READONLY | CMD_FAST,
+     .acl = "@keyspace @read @fast", .group = "server", .since = "1.0.0",
+     .summary = "Return the number of keys in the selected database"},
+    {.name = "shutdown", .proc = cmd_shutdown, .arity = -1,
+     .flags = CMD_ADMIN | CMD_NOSCRIPT | READ_FLAGS | CMD_NOMULTI | CMD_SENTINEL,
+     .acl = "@admin @slow @dangerous", .group = "server", .since = "1.0.0",
+     .summary = "Synchronously save the dataset to disk and then shut down the server"},
+    CMD_END,
+};

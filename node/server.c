@@ -1,0 +1,787 @@
+/*
+ * server.c -- see server.h.
+ */
+#include "node/server.h"
+
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/net.h"
+#include "common/sbuf.h"
+#include "common/util.h"
+#include "node/client.h"
+#include "node/cmd.h"
+#include "node/evict.h"
+#include "node/expire.h"
+#include "node/hobj.h"
+#include "node/kv.h"
+#include "node/multi.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#define SERVER_ACCEPTS_PER_CALL 1000 /* redis MAX_ACCEPTS_PER_CALL */
+#define SERVER_EXPIRE_CYCLE_PERC 25  /* share of a cron period active expiry may use */
+#define SERVER_SAMPLE_MS 100         /* instantaneous_* sampling period */
+
+struct server server;
+
+static const struct stats_desc server_metric_desc[] = {SERVER_METRICS(STATS_DESC)};
+
+/* ---- options ---- */
+
+static int
+apply_maxmemory(const struct conf_option *opt, char *err, size_t errlen)
+{
+    (void)opt;
+    (void)err;
+    (void)errlen;
+    if (evict_opts.maxmemory > 0 && evict_used_memory() > evict_opts.maxmemory) {
+        log_warn("WARNING: the new maxmemory value set via CONFIG SET (%llu) is smaller than "
+                 "the current memory usage (%zu). This will result in key eviction and/or the "
+                 "inability to accept new write commands depending on the maxmemory-policy.",
+                 evict_opts.maxmemory, evict_used_memory());
+        evict_perform();
+    }
+    return SC_OK;
+}
+
+static int
+apply_policy(const struct conf_option *opt, char *err, size_t errlen)
+{
+    (void)opt;
+    (void)err;
+    (void)errlen;
+    evict_policy_changed();
+    return SC_OK;
+}
+
+static int
+apply_loglevel(const struct conf_option *opt, char *err, size_t errlen)
+{
+    (void)opt;
+    (void)err;
+    (void)errlen;
+    log_min_level = server.opt.loglevel;
+    return SC_OK;
+}
+
+static int
+apply_hz(const struct conf_option *opt, char *err, size_t errlen)
+{
+    (void)opt;
+    (void)err;
+    (void)errlen;
+    if (server.loop != NULL) {
+        server.cron.repeat = 1.0 / (double)server.opt.hz;
+        ev_timer_again(server.loop, &server.cron);
+    }
+    return SC_OK;
+}
+
+static const struct conf_enum loglevels[] = {
+    {"debug", LL_DEBUG},     {"verbose", LL_VERBOSE}, {"notice", LL_NOTICE},
+    {"warning", LL_WARNING}, {"nothing", LL_NOTHING}, {NULL, 0},
+};
+
+/* client-output-buffer-limit <class> <hard> <soft> <soft seconds> [...]:
+ * the node has only normal clients; replica and pubsub limits are kept so
+ * that CONFIG GET shows what was set. */
+static unsigned long long obuf_other[2][3] = {{268435456, 67108864, 60}, {33554432, 8388608, 60}};
+
+static int
+set_obuf_limit(const struct conf_option *opt, int argc, char **argv, char *err, size_t errlen)
+{
+    (void)opt;
+    if (argc == 0 || argc % 4 != 0) {
+        snprintf(err, errlen, "Wrong number of arguments in buffer limit configuration.");
+        return SC_ERR;
+    }
+    for (int i = 0; i < argc; i += 4) {
+        unsigned long long hard, soft, secs;
+        int cls;
+        if (strcasecmp(argv[i], "normal") == 0) {
+            cls = 0;
+        } else if (strcasecmp(argv[i], "replica") == 0 || strcasecmp(argv[i], "slave") == 0) {
+            cls = 1;
+        } else if (strcasecmp(argv[i], "pubsub") == 0) {
+            cls = 2;
+        } else {
+            snprintf(err, errlen, "Invalid client class specified in buffer limit configuration.");
+            return SC_ERR;
+        }
+        if (!util_str2mem(argv[i + 1], &hard) || !util_str2mem(argv[i + 2], &soft) ||
+            !util_str2ull(argv[i + 3], strlen(argv[i + 3]), &secs)) {
+            snprintf(err, errlen, "Error in hard, soft or soft_seconds setting in buffer limit "
+                                  "configuration.");
+            return SC_ERR;
+        }
+        if (cls == 0) {
+            server.opt.obuf_hard = hard;
+            server.opt.obuf_soft = soft;
+            server.opt.obuf_soft_seconds = (long long)secs;
+        } else {
+            obuf_other[cls - 1][0] = hard;
+            obuf_other[cls - 1][1] = soft;
+            obuf_other[cls - 1][2] = secs;
+        }
+    }
+    return SC_OK;
+}
+
+static size_t
+get_obuf_limit(const struct conf_option *opt, char *buf, size_t len)
+{
+    (void)opt;
+    int n = snprintf(buf, len, "normal %llu %llu %lld slave %llu %llu %llu pubsub %llu %llu %llu",
+                     server.opt.obuf_hard, server.opt.obuf_soft, server.opt.obuf_soft_seconds,
+                     obuf_other[0][0], obuf_other[0][1], obuf_other[0][2], obuf_other[1][0],
+                     obuf_other[1][1], obuf_other[1][2]);
+    return n < 0 ? 0 : MIN((size_t)n, len - 1);
+}
+
+#define RT CONF_RUNTIME
+const struct conf_option server_options[] = {
+    CONF_INT_OPT("port", &server.opt.port, "6379", 0, 65535, 0, NULL,
+                 "TCP port to listen on (0: pick a free one)"),
+    CONF_STR_OPT("bind", &server.opt.bind, "127.0.0.1", 0, NULL,
+                 "addresses to listen on, separated by spaces (\"*\" for all IPv4)"),
+    CONF_INT_OPT("tcp-backlog", &server.opt.tcp_backlog, "511", 0, INT_MAX, 0, NULL,
+                 "listen() backlog"),
+    CONF_INT_OPT("maxclients", &server.opt.maxclients, "10000", 1, INT_MAX, RT, NULL,
+                 "connections beyond this get -ERR max number of clients reached"),
+    CONF_INT_OPT("timeout", &server.opt.timeout, "0", 0, INT_MAX, RT, NULL,
+                 "close clients idle this many seconds (0: never)"),
+    CONF_INT_OPT("tcp-keepalive", &server.opt.tcp_keepalive, "300", 0, INT_MAX, RT, NULL,
+                 "TCP keepalive interval in seconds (0: off)"),
+    CONF_STR_OPT("requirepass", &server.opt.requirepass, "", RT, NULL,
+                 "password clients must AUTH with (empty: none)"),
+    CONF_BOOL_OPT("protected-mode", &server.opt.protected_mode, "yes", RT, NULL,
+                  "without a password, refuse clients that are not on loopback"),
+    CONF_MEM_OPT("proto-max-bulk-len", &server.opt.proto_max_bulk_len, "512mb", RT, NULL,
+                 "largest bulk string a client may send"),
+    CONF_MEM_OPT("client-query-buffer-limit", &server.opt.query_buffer_limit, "1gb", RT, NULL,
+                 "close a client whose unprocessed input exceeds this"),
+    CONF_CUSTOM_OPT("client-output-buffer-limit", "normal 0 0 0", set_obuf_limit, get_obuf_limit,
+                    RT, NULL,
+                    "normal <hard> <soft> <soft-seconds>: close slow readers (0: no limit)"),
+    CONF_INT_OPT("hz", &server.opt.hz, "10", 1, 500, RT, apply_hz,
+                 "background task frequency (expiry, timeouts)"),
+    CONF_INT_OPT("databases", &server.opt.databases, "1", 1, 1, 0, NULL,
+                 "always 1: one keyspace per node (SELECT n>0 answers redis's out-of-range "
+                 "error, as redis-server with databases 1 does)"),
+    CONF_INT_OPT("active-expire-effort", &server.opt.active_expire_effort, "1", 1, 10, RT, NULL,
+                 "effort of the active expiry cycle (1-10)"),
+    CONF_STR_OPT("logfile", &server.opt.logfile, "", 0, NULL, "log file (empty: stderr)"),
+    CONF_ENUM_OPT("loglevel", &server.opt.loglevel, "notice", loglevels, RT, apply_loglevel,
+                  "debug, verbose, notice or warning"),
+    CONF_STR_OPT("pidfile", &server.opt.pidfile, "", 0, NULL, "write the pid here"),
+    CONF_MEM_OPT("maxmemory", &evict_opts.maxmemory, "0", RT, apply_maxmemory,
+                 "memory limit for data (0: none)"),
+    CONF_ENUM_OPT("maxmemory-policy", &evict_opts.policy, "noeviction", evict_policy_names, RT,
+                  apply_policy, "what to evict at maxmemory"),
+    CONF_INT_OPT("maxmemory-samples", &evict_opts.samples, "5", 1, 64, RT, NULL,
+                 "keys sampled per eviction by sampling policies"),
+    CONF_INT_OPT("lfu-log-factor", &evict_opts.lfu_log_factor, "10", 0, INT_MAX, RT, NULL,
+                 "LFU counter logarithm factor"),
+    CONF_INT_OPT("lfu-decay-time", &evict_opts.lfu_decay_time, "1", 0, INT_MAX, RT, NULL,
+                 "minutes for the LFU counter to decay by one"),
+    CONF_INT_OPT("hash-max-listpack-entries", &hobj_limits.max_listpack_entries, "128", 0,
+                 INT_MAX, RT, NULL, "hashes with more fields use a hash table"),
+    CONF_INT_OPT("hash-max-listpack-value", &hobj_limits.max_listpack_value, "64", 0, INT_MAX,
+                 RT, NULL, "hashes with longer fields or values use a hash table"),
+    CONF_INT_OPT("hash-max-ziplist-entries", &hobj_limits.max_listpack_entries, NULL, 0, INT_MAX,
+                 RT, NULL, "alias of hash-max-listpack-entries"),
+    CONF_INT_OPT("hash-max-ziplist-value", &hobj_limits.max_listpack_value, NULL, 0, INT_MAX, RT,
+                 NULL, "alias of hash-max-listpack-value"),
+    CONF_STR_OPT("save", &server.opt.save, "", 0, NULL,
+                 "always empty: the node is a cache and writes nothing to disk"),
+    CONF_BOOL_OPT("appendonly", &server.opt.appendonly, "no", 0, NULL,
+                  "always no: the node is a cache and writes nothing to disk"),
+    CONF_END,
+};
+#undef RT
+
+void
+server_configure(int argc, char **argv)
+{
+    char err[512];
+
+    conf_defaults(server_options);
+    if (conf_load_args(server_options, argc, argv, err, sizeof(err)) != SC_OK) {
+        fprintf(stderr, "slotcache-node: %s\n", err);
+        exit(1);
+    }
+    if (server.opt.save[0] != '\0' || server.opt.appendonly) {
+        fprintf(stderr, "slotcache-node: save/appendonly: the node keeps no data on disk\n");
+        exit(1);
+    }
+    if (argc > 0 && strncmp(argv[0], "--", 2) != 0) {
+        char *abs = realpath(argv[0], NULL);
+        server.config_file = mem_strdup(abs != NULL ? abs : argv[0]);
+        free(abs);
+    }
+}
+
+/* ---- listeners ---- */
+
+static bool
+is_loopback(const char *addr)
+{
+    return strncmp(addr, "127.", 4) == 0 || strncmp(addr, "::1:", 4) == 0;
+}
+
+static void
+reject_connection(int fd, const char *msg)
+{
+    ssize_t w = write(fd, msg, strlen(msg));
+    (void)w; /* best effort: the client is refused either way */
+    close(fd);
+}
+
+static void
+pause_accept(void)
+{
+    for (int i = 0; i < server.nlisten; i++) {
+        ev_io_stop(server.loop, &server.listen_io[i]);
+    }
+    server.accept_paused = true;
+}
+
+static void
+resume_accept(void)
+{
+    if (!server.accept_paused) {
+        return;
+    }
+    for (int i = 0; i < server.nlisten; i++) {
+        ev_io_start(server.loop, &server.listen_io[i]);
+    }
+    server.accept_paused = false;
+}
+
+static void
+on_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    for (int i = 0; i < SERVER_ACCEPTS_PER_CALL; i++) {
+        char peer[NET_ADDR_MAX];
+        int fd = net_accept(w->fd, peer, sizeof(peer));
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE) {
+                /* Out of descriptors: stop accepting until a client goes,
+                 * rather than spinning on a listener that stays readable. */
+                log_warn("Accepting client connection: %s; pausing accepts", strerror(errno));
+                pause_accept();
+            } else if (errno != EAGAIN && errno != ECONNABORTED) {
+                log_verbose("Accepting client connection: %s", strerror(errno));
+            }
+            return;
+        }
+        if (server.nclients >= (uint64_t)server.opt.maxclients) {
+            reject_connection(fd, "-" ERR_MAXCLIENTS "\r\n");
+            server.stats[STAT_rejected_connections]++;
+            continue;
+        }
+        if (server.opt.protected_mode && server.opt.requirepass[0] == '\0' && !is_loopback(peer)) {
+            reject_connection(
+                fd, "-DENIED slotcache-node is running in protected mode because protected mode "
+                    "is enabled and no password is set for the default user. In this mode "
+                    "connections are only accepted from the loopback interface. To accept "
+                    "other clients set a password with 'requirepass' or disable protected mode "
+                    "with 'protected-mode no'.\r\n");
+            continue;
+        }
+        server.stats[STAT_total_connections_received]++;
+        client_create(fd, peer);
+    }
+}
+
+static int
+listen_all(void)
+{
+    char err[256];
+    char *spec = mem_strdup(server.opt.bind);
+    char *save = NULL;
+
+    for (char *h = strtok_r(spec, " ", &save); h != NULL; h = strtok_r(NULL, " ", &save)) {
+        bool optional = h[0] == '-'; /* redis: "-::1" may fail (no IPv6) */
+        if (optional) {
+            h++;
+        }
+        if (server.nlisten == SERVER_MAX_LISTENERS) {
+            break;
+        }
+        int port = server.bound_port > 0 ? server.bound_port : (int)server.opt.port;
+        int fd = net_listen(h, port, (int)server.opt.tcp_backlog, err, sizeof(err));
+        if (fd < 0) {
+            if (optional) {
+                continue;
+            }
+            log_warn("Could not create server TCP listening socket %s", err);
+            mem_free(spec);
+            return SC_ERR;
+        }
+        server.bound_port = net_local_port(fd);
+        server.listen_fd[server.nlisten] = fd;
+        ev_io_init(&server.listen_io[server.nlisten], on_accept, fd, EV_READ);
+        ev_io_start(server.loop, &server.listen_io[server.nlisten]);
+        server.nlisten++;
+    }
+    mem_free(spec);
+    if (server.nlisten == 0) {
+        log_warn("No address to listen on (bind '%s')", server.opt.bind);
+        return SC_ERR;
+    }
+    return SC_OK;
+}
+
+/* ---- periodic work ---- */
+
+static void
+sample_rates(long long now)
+{
+    if (now - server.last_sample_ms < SERVER_SAMPLE_MS) {
+        return;
+    }
+    long long dt = server.last_sample_ms > 0 ? now - server.last_sample_ms : SERVER_SAMPLE_MS;
+    uint64_t ops = server.stats[STAT_total_commands_processed];
+    uint64_t in = server.stats[STAT_total_net_input_bytes];
+    uint64_t out = server.stats[STAT_total_net_output_bytes];
+    int i = server.sample_idx++ % 16;
+
+    server.ops_samples[i] = (ops - server.last_ops) * 1000 / (uint64_t)dt;
+    server.in_samples[i] = (in - server.last_in) * 1000 / (uint64_t)dt;
+    server.out_samples[i] = (out - server.last_out) * 1000 / (uint64_t)dt;
+    server.last_ops = ops;
+    server.last_in = in;
+    server.last_out = out;
+    server.last_sample_ms = now;
+}
+
+static uint64_t
+sample_mean(const uint64_t *s)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < 16; i++) {
+        sum += s[i];
+    }
+    return sum / 16;
+}
+
+static void
+close_idle_clients(long long now)
+{
+    if (server.opt.timeout <= 0) {
+        return;
+    }
+    for (struct client *c = server.clients; c != NULL; c = c->next) {
+        if (now - c->last_io > server.opt.timeout * 1000 && !(c->flags & CLIENT_CLOSE_ASAP)) {
+            log_verbose("Closing idle client id=%llu addr=%s", (unsigned long long)c->id,
+                        c->addr);
+            client_close_async(c);
+        }
+    }
+}
+
+static void
+on_cron(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)w;
+    (void)revents;
+    clock_refresh(loop);
+    long long now = clock_now_ms();
+    /* redis: 25% of a cron period, plus 2% per effort step above 1 */
+    long long perc = SERVER_EXPIRE_CYCLE_PERC + 2 * (server.opt.active_expire_effort - 1);
+
+    expire_cycle(1000000 / server.opt.hz * perc / 100);
+    kv_cron();
+    close_idle_clients(now);
+    sample_rates(now);
+    size_t used = evict_used_memory();
+    if (used > server.peak_memory) {
+        server.peak_memory = used;
+    }
+    resume_accept();
+}
+
+/* Before the loop polls: flush replies, free closed clients. */
+static void
+on_before_sleep(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    (void)w;
+    (void)revents;
+    while (server.pending_write != NULL) {
+        struct client *c = server.pending_write;
+        server.pending_write = c->pending_next;
+        c->flags &= ~CLIENT_PENDING_WRITE;
+        if (!(c->flags & CLIENT_CLOSE_ASAP)) {
+            client_write(c);
+        }
+    }
+    bool freed = server.to_close != NULL;
+    while (server.to_close != NULL) {
+        struct client *c = server.to_close;
+        server.to_close = c->close_next;
+        client_free(c);
+    }
+    if (freed) {
+        resume_accept();
+    }
+    if (server.shutdown_asap) {
+        ev_break(loop, EVBREAK_ALL);
+    }
+}
+
+static void
+on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    log_warn("Received %s scheduling shutdown...", w->signum == SIGINT ? "SIGINT" : "SIGTERM");
+    server_shutdown();
+}
+
+void
+server_shutdown(void)
+{
+    server.shutdown_asap = true;
+    ev_break(server.loop, EVBREAK_ALL);
+}
+
+static void
+make_run_id(void)
+{
+    uint8_t r[20];
+    if (getrandom(r, sizeof(r), 0) != sizeof(r)) {
+        for (size_t i = 0; i < sizeof(r); i++) {
+            r[i] = (uint8_t)random();
+        }
+    }
+    for (size_t i = 0; i < sizeof(r); i++) {
+        snprintf(server.run_id + i * 2, 3, "%02x", r[i]);
+    }
+}
+
+static void
+write_pidfile(void)
+{
+    if (server.opt.pidfile[0] == '\0') {
+        return;
+    }
+    FILE *f = fopen(server.opt.pidfile, "w");
+    if (f == NULL) {
+        log_warn("Failed to write PID file: %s", strerror(errno));
+        return;
+    }
+    fprintf(f, "%d\n", (int)getpid());
+    fclose(f);
+}
+
+int
+server_setup(void)
+{
+    uint8_t seed[16];
+
+    if (getrandom(seed, sizeof(seed), 0) != sizeof(seed)) {
+        fprintf(stderr, "slotcache-node: getrandom: %s\n", strerror(errno));
+        return SC_ERR;
+    }
+    ht_seed(seed);
+    srandom((unsigned)(seed[0] | seed[1] << 8 | seed[2] << 16) ^ (unsigned)getpid());
+    if (log_setup(server.opt.logfile, server.opt.loglevel, 'M') != SC_OK) {
+        fprintf(stderr, "slotcache-node: can't open the log file %s: %s\n", server.opt.logfile,
+                strerror(errno));
+        return SC_ERR;
+    }
+    server.loop = EV_DEFAULT;
+    clock_setup(server.loop);
+    server.start_ms = clock_now_ms();
+    make_run_id();
+
+    kv_setup();
+    evict_setup();
+    multi_setup();
+    cmd_setup();
+    if (listen_all() != SC_OK) {
+        return SC_ERR;
+    }
+    write_pidfile();
+
+    ev_timer_init(&server.cron, on_cron, 1.0 / (double)server.opt.hz,
+                  1.0 / (double)server.opt.hz);
+    ev_timer_start(server.loop, &server.cron);
+    ev_prepare_init(&server.before_sleep, on_before_sleep);
+    ev_prepare_start(server.loop, &server.before_sleep);
+    ev_signal_init(&server.sig_term, on_signal, SIGTERM);
+    ev_signal_start(server.loop, &server.sig_term);
+    ev_signal_init(&server.sig_int, on_signal, SIGINT);
+    ev_signal_start(server.loop, &server.sig_int);
+
+    server.startup_memory = evict_used_memory();
+    log_notice("slotcache-node %s (redis %s compatible) pid=%d", SLOTCACHE_VERSION,
+               SERVER_REDIS_COMPAT, (int)getpid());
+    log_notice("Ready to accept connections tcp port=%d", server.bound_port);
+    return SC_OK;
+}
+
+void
+server_run(void)
+{
+    ev_run(server.loop, 0);
+}
+
+void
+server_teardown(void)
+{
+    log_notice("slotcache-node is now ready to exit, bye bye...");
+    while (server.clients != NULL) {
+        client_free(server.clients);
+    }
+    server.pending_write = server.to_close = NULL;
+    for (int i = 0; i < server.nlisten; i++) {
+        ev_io_stop(server.loop, &server.listen_io[i]);
+        close(server.listen_fd[i]);
+    }
+    server.nlisten = 0;
+    ev_timer_stop(server.loop, &server.cron);
+    ev_prepare_stop(server.loop, &server.before_sleep);
+    ev_signal_stop(server.loop, &server.sig_term);
+    ev_signal_stop(server.loop, &server.sig_int);
+    if (server.opt.pidfile != NULL && server.opt.pidfile[0] != '\0') {
+        unlink(server.opt.pidfile);
+    }
+    cmd_teardown();
+    multi_teardown();
+    evict_teardown();
+    kv_teardown();
+    clock_teardown(server.loop);
+    buf_pool_drain();
+    conf_free(server_options);
+    mem_free(server.config_file);
+    log_teardown();
+}
+
+/* ---- INFO ---- */
+
+static void
+info_server(struct sbuf *s)
+{
+    struct utsname un;
+    long long now = clock_now_ms();
+    long long up = (now - server.start_ms) / 1000;
+
+    uname(&un);
+    stats_info_section(s, "Server");
+    stats_info_str(s, "redis_version", SERVER_REDIS_COMPAT);
+    stats_info_str(s, "slotcache_version", SLOTCACHE_VERSION);
+    stats_info_str(s, "redis_git_sha1", "00000000");
+    stats_info_str(s, "redis_git_dirty", "0");
+    stats_info_str(s, "redis_mode", "standalone");
+    sbuf_printf(s, "os:%s %s %s\r\n", un.sysname, un.release, un.machine);
+    stats_info_u64(s, "arch_bits", sizeof(void *) * 8);
+    stats_info_str(s, "multiplexing_api", "libev");
+    stats_info_str(s, "gcc_version", __VERSION__);
+    stats_info_i64(s, "process_id", getpid());
+    stats_info_str(s, "process_supervised", "no");
+    stats_info_str(s, "run_id", server.run_id);
+    stats_info_i64(s, "tcp_port", server.bound_port);
+    stats_info_i64(s, "server_time_usec", now * 1000);
+    stats_info_i64(s, "uptime_in_seconds", up);
+    stats_info_i64(s, "uptime_in_days", up / 86400);
+    stats_info_i64(s, "hz", server.opt.hz);
+    stats_info_i64(s, "configured_hz", server.opt.hz);
+    stats_info_u64(s, "lru_clock", evict_clock() & ((1u << 24) - 1));
+    stats_info_str(s, "executable", server.executable != NULL ? server.executable : "");
+    stats_info_str(s, "config_file", server.config_file != NULL ? server.config_file : "");
+    stats_info_i64(s, "io_threads_active", 0);
+}
+
+static void
+info_clients(struct sbuf *s)
+{
+    size_t max_in = 0, max_out = 0;
+
+    for (struct client *c = server.clients; c != NULL; c = c->next) {
+        max_in = MAX(max_in, c->qbuf != NULL ? (size_t)c->qbuf->cap : 0);
+        max_out = MAX(max_out, c->reply.bytes);
+    }
+    stats_info_section(s, "Clients");
+    stats_info_u64(s, "connected_clients", server.nclients);
+    stats_info_i64(s, "cluster_connections", 0);
+    stats_info_i64(s, "maxclients", server.opt.maxclients);
+    stats_info_u64(s, "client_recent_max_input_buffer", max_in);
+    stats_info_u64(s, "client_recent_max_output_buffer", max_out);
+    stats_info_i64(s, "blocked_clients", 0);
+    stats_info_i64(s, "tracking_clients", 0);
+    stats_info_i64(s, "clients_in_timeout_table", 0);
+}
+
+static void
+info_memory(struct sbuf *s)
+{
+    char h[32];
+    size_t used = evict_used_memory();
+    size_t rss = mem_rss();
+    size_t overhead = server.startup_memory + kv_overhead();
+
+    if (used > server.peak_memory) {
+        server.peak_memory = used;
+    }
+    stats_info_section(s, "Memory");
+    stats_info_u64(s, "used_memory", used);
+    stats_human_bytes(h, sizeof(h), used);
+    stats_info_str(s, "used_memory_human", h);
+    stats_info_u64(s, "used_memory_rss", rss);
+    stats_human_bytes(h, sizeof(h), rss);
+    stats_info_str(s, "used_memory_rss_human", h);
+    stats_info_u64(s, "used_memory_peak", server.peak_memory);
+    stats_human_bytes(h, sizeof(h), server.peak_memory);
+    stats_info_str(s, "used_memory_peak_human", h);
+    sbuf_printf(s, "used_memory_peak_perc:%.2f%%\r\n",
+                server.peak_memory > 0 ? 100.0 * (double)used / (double)server.peak_memory : 0.0);
+    stats_info_u64(s, "used_memory_overhead", overhead);
+    stats_info_u64(s, "used_memory_startup", server.startup_memory);
+    stats_info_u64(s, "used_memory_dataset", used > overhead ? used - overhead : 0);
+    stats_info_u64(s, "maxmemory", evict_opts.maxmemory);
+    stats_human_bytes(h, sizeof(h), evict_opts.maxmemory);
+    stats_info_str(s, "maxmemory_human", h);
+    stats_info_str(s, "maxmemory_policy", evict_current()->name);
+    stats_info_double(s, "mem_fragmentation_ratio", used > 0 ? (double)rss / (double)used : 0);
+    stats_info_str(s, "mem_allocator", mem_allocator_name());
+    stats_info_u64(s, "lazyfree_pending_objects", kv_lazyfree_pending());
+}
+
+static void
+info_persistence(struct sbuf *s)
+{
+    /* The node writes nothing to disk; the fields say so in redis's terms
+     * for tools that read them. */
+    stats_info_section(s, "Persistence");
+    stats_info_i64(s, "loading", 0);
+    stats_info_i64(s, "async_loading", 0);
+    stats_info_u64(s, "rdb_changes_since_last_save", server.dirty);
+    stats_info_i64(s, "rdb_bgsave_in_progress", 0);
+    stats_info_i64(s, "aof_enabled", 0);
+    stats_info_i64(s, "aof_rewrite_in_progress", 0);
+}
+
+static void
+info_stats(struct sbuf *s)
+{
+    stats_info_section(s, "Stats");
+    stats_info_render(s, server_metric_desc, server.stats, 2);
+    stats_info_u64(s, "instantaneous_ops_per_sec", sample_mean(server.ops_samples));
+    stats_info_render(s, server_metric_desc + 2, server.stats + 2, 2);
+    stats_info_double(s, "instantaneous_input_kbps", (double)sample_mean(server.in_samples) / 1024);
+    stats_info_double(s, "instantaneous_output_kbps",
+                      (double)sample_mean(server.out_samples) / 1024);
+    stats_info_render(s, server_metric_desc + 4, server.stats + 4, SERVER_METRIC_COUNT - 4);
+    stats_info_u64(s, "expired_keys", kv_stats.expired);
+    sbuf_printf(s, "expired_stale_perc:%.2f\r\n", (double)kv_stats.expired_stale_perc_x100 / 100);
+    stats_info_u64(s, "evicted_keys", kv_stats.evicted);
+    stats_info_u64(s, "keyspace_hits", kv_stats.hits);
+    stats_info_u64(s, "keyspace_misses", kv_stats.misses);
+    stats_info_i64(s, "pubsub_channels", 0);
+    stats_info_i64(s, "pubsub_patterns", 0);
+}
+
+static void
+info_replication(struct sbuf *s)
+{
+    stats_info_section(s, "Replication");
+    stats_info_str(s, "role", "master");
+    stats_info_i64(s, "connected_slaves", 0);
+}
+
+static void
+info_cpu(struct sbuf *s)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    stats_info_section(s, "CPU");
+    sbuf_printf(s, "used_cpu_sys:%ld.%06ld\r\n", (long)ru.ru_stime.tv_sec,
+                (long)ru.ru_stime.tv_usec);
+    sbuf_printf(s, "used_cpu_user:%ld.%06ld\r\n", (long)ru.ru_utime.tv_sec,
+                (long)ru.ru_utime.tv_usec);
+}
+
+static void
+commandstat(void *ctx, struct cmd *cmd)
+{
+    struct sbuf *s = ctx;
+    struct cmd *subs = cmd->subcmds;
+
+    if (cmd->calls > 0 || cmd->rejected_calls > 0) {
+        sbuf_printf(s,
+                    "cmdstat_%s:calls=%" PRIu64 ",rejected_calls=%" PRIu64
+                    ",failed_calls=%" PRIu64 "\r\n",
+                    cmd->name, cmd->calls, cmd->rejected_calls, cmd->failed_calls);
+    }
+    for (; subs != NULL && subs->name != NULL; subs++) {
+        commandstat(ctx, subs);
+    }
+}
+
+static void
+info_commandstats(struct sbuf *s)
+{
+    stats_info_section(s, "Commandstats");
+    cmd_foreach(commandstat, s);
+}
+
+static void
+info_cluster(struct sbuf *s)
+{
+    stats_info_section(s, "Cluster");
+    stats_info_i64(s, "cluster_enabled", 0);
+}
+
+static void
+info_keyspace(struct sbuf *s)
+{
+    stats_info_section(s, "Keyspace");
+    if (kv_count() > 0) {
+        sbuf_printf(s, "db0:keys=%" PRIu64 ",expires=%" PRIu64 ",avg_ttl=0\r\n", kv_count(),
+                    kv_volatile_count());
+    }
+}
+
+static const struct {
+    const char *name;
+    void (*render)(struct sbuf *s);
+    bool in_default;
+} info_sections[] = {
+    {"server", info_server, true},           {"clients", info_clients, true},
+    {"memory", info_memory, true},           {"persistence", info_persistence, true},
+    {"stats", info_stats, true},             {"replication", info_replication, true},
+    {"cpu", info_cpu, true},                 {"commandstats", info_commandstats, false},
+    {"cluster", info_cluster, true},         {"keyspace", info_keyspace, true},
+};
+
+void
+server_info(struct sbuf *s, const char *section)
+{
+    bool all = strcasecmp(section, "all") == 0 || strcasecmp(section, "everything") == 0;
+    bool dflt = strcasecmp(section, "default") == 0;
+
+    for (size_t i = 0; i < ARRAY_LEN(info_sections); i++) {
+        if (all || (dflt && info_sections[i].in_default) ||
+            strcasecmp(section, info_sections[i].name) == 0) {
+            info_sections[i].render(s);
+        }
+    }
+}
