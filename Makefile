@@ -40,6 +40,9 @@ LIBCOMMON := $(B)/libcommon.a
 LIBNODE   := $(B)/libnode.a
 
 BINARIES := $(BINDIR)/slotcache-node
+ifneq ($(wildcard cluster-tools/bench.c),)
+BINARIES += $(BINDIR)/slotcache-bench
+endif
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
@@ -69,6 +72,12 @@ $(LIBNODE): $(NODE_OBJ)
 $(BINDIR)/slotcache-node: $(B)/node/main.o $(LIBNODE) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Tools are hiredis clients; the bench also links the node's eviction
+# policies (its offline replay runs their own code).
+$(BINDIR)/slotcache-bench: $(B)/cluster-tools/bench.o $(LIBNODE) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lhiredis $(LDLIBS)
 
 # Unit tests link the libraries: a test pulls in only the modules it uses.
 $(B)/tests/test_%: tests/unit/test_%.c $(LIBNODE) $(LIBCOMMON)

@@ -410,7 +410,7 @@ cmd_client_kill(struct client *c)
             }
         } else if (bstr_is(opt, "MAXAGE")) {
             if (!util_str2ll(val->data, val->len, &f.maxage)) {
-                client_reply_error(c, ERR_NOT_INT);
+                client_reply_error(c, ERR_SYNTAX);
                 return;
             }
         } else {
@@ -660,10 +660,10 @@ add_key_specs(struct client *c, const struct cmd *cmd)
     size_t nflags = 0;
     if (cmd->flags & CMD_WRITE) {
         flags[nflags++] = "RW";
-        flags[nflags++] = "UPDATE";
+        flags[nflags++] = "update";
     } else {
         flags[nflags++] = "RO";
-        flags[nflags++] = "ACCESS";
+        flags[nflags++] = "access";
     }
     client_reply_array(c, 1);
     client_reply_map(c, 3);
@@ -708,7 +708,7 @@ add_command_info(struct client *c, const struct cmd *cmd)
     size_t nflags = 0;
 
     if (cmd == NULL) {
-        client_reply_null_array(c);
+        client_reply_null(c);
         return;
     }
     for (size_t i = 0; i < ARRAY_LEN(cmd_flag_names); i++) {
@@ -984,7 +984,7 @@ static struct cmd command_subcmds[] = {
     {.name = "command|list", .proc = cmd_command_list, .arity = -2, .flags = READ_FLAGS,
      .acl = "@slow @connection", .group = "server", .since = "7.0.0",
      .summary = "Get an array of Redis command names"},
-    {.name = "command|getkeys", .proc = cmd_command_getkeys, .arity = -3, .flags = READ_FLAGS,
+    {.name = "command|getkeys", .proc = cmd_command_getkeys, .arity = -4, .flags = READ_FLAGS,
      .acl = "@slow @connection", .group = "server", .since = "2.8.13",
      .summary = "Extract keys given a full Redis command"},
     {.name = "command|help", .proc = cmd_command_help, .arity = 2, .flags = READ_FLAGS,

@@ -16,10 +16,11 @@
 struct evict_options evict_opts;
 
 const struct conf_enum evict_policy_names[] = {
-    {"volatile-lru", EVICT_VOLATILE_LRU},       {"allkeys-lru", EVICT_ALLKEYS_LRU},
-    {"volatile-lfu", EVICT_VOLATILE_LFU},       {"allkeys-lfu", EVICT_ALLKEYS_LFU},
-    {"volatile-random", EVICT_VOLATILE_RANDOM}, {"allkeys-random", EVICT_ALLKEYS_RANDOM},
-    {"volatile-ttl", EVICT_VOLATILE_TTL},       {"noeviction", EVICT_NOEVICTION},
+    /* redis's order: CONFIG SET's error lists them this way */
+    {"volatile-lru", EVICT_VOLATILE_LRU},     {"volatile-lfu", EVICT_VOLATILE_LFU},
+    {"volatile-random", EVICT_VOLATILE_RANDOM}, {"volatile-ttl", EVICT_VOLATILE_TTL},
+    {"allkeys-lru", EVICT_ALLKEYS_LRU},       {"allkeys-lfu", EVICT_ALLKEYS_LFU},
+    {"allkeys-random", EVICT_ALLKEYS_RANDOM}, {"noeviction", EVICT_NOEVICTION},
     {NULL, 0},
 };
 

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct hobj_limits hobj_limits = {128, 64};
+struct hobj_limits hobj_limits = {512, 64};
 
 struct hfield {
     struct ht_node node;
