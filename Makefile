@@ -33,13 +33,16 @@ endif
 
 COMMON_SRC := $(wildcard common/*.c)
 NODE_SRC   := $(filter-out node/main.c,$(wildcard node/*.c))
+PROXY_SRC  := $(filter-out proxy/main.c,$(wildcard proxy/*.c))
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
 NODE_OBJ   := $(NODE_SRC:%.c=$(B)/%.o)
+PROXY_OBJ  := $(PROXY_SRC:%.c=$(B)/%.o)
 
 LIBCOMMON := $(B)/libcommon.a
 LIBNODE   := $(B)/libnode.a
+LIBPROXY  := $(B)/libproxy.a
 
-BINARIES := $(BINDIR)/slotcache-node
+BINARIES := $(BINDIR)/slotcache-node $(BINDIR)/slotcache-proxy
 ifneq ($(wildcard cluster-tools/bench.c),)
 BINARIES += $(BINDIR)/slotcache-bench
 endif
@@ -68,6 +71,14 @@ $(LIBCOMMON): $(COMMON_OBJ)
 $(LIBNODE): $(NODE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+$(LIBPROXY): $(PROXY_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BINDIR)/slotcache-proxy: $(B)/proxy/main.o $(LIBPROXY) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BINDIR)/slotcache-node: $(B)/node/main.o $(LIBNODE) $(LIBCOMMON)
 	@mkdir -p $(dir $@)

@@ -17,6 +17,7 @@ buf_init(struct buf *b, size_t cap)
     b->rpos = b->wpos = 0;
     b->cap = (uint32_t)cap;
     b->magic = BUF_MAGIC;
+    b->refs = 1;
     return b;
 }
 
@@ -56,7 +57,10 @@ buf_return(struct buf **bp)
         return;
     }
     *bp = NULL;
-    sc_assert(b->magic == BUF_MAGIC);
+    sc_assert(b->magic == BUF_MAGIC && b->refs > 0);
+    if (--b->refs > 0) {
+        return;
+    }
     b->magic = 0;
     if (b->cap == BUF_CHUNK_DATA && pool_count < BUF_POOL_MAX) {
         b->next = pool_head;
@@ -76,7 +80,9 @@ buf_try_reserve(struct buf **bp, size_t need)
     if (buf_wsize(b) >= need) {
         return SC_OK;
     }
-    if (b->rpos > 0 && b->cap - unread >= need) {
+    /* Bytes others point into must stay put: a shared buffer is left to its
+     * other owners and the unread bytes move to a new one. */
+    if (b->rpos > 0 && !buf_shared(b) && b->cap - unread >= need) {
         memmove(b->data, b->data + b->rpos, unread);
         b->rpos = 0;
         b->wpos = (uint32_t)unread;
@@ -84,7 +90,8 @@ buf_try_reserve(struct buf **bp, size_t need)
     }
     /* Grow to what is needed, at least doubling so that a request arriving
      * in many reads is not reallocated on each one. */
-    size_t cap = MAX(unread + need, (size_t)b->cap * 2);
+    size_t cap = buf_shared(b) ? MAX(unread + need, (size_t)BUF_CHUNK_DATA)
+                               : MAX(unread + need, (size_t)b->cap * 2);
     struct buf *nb = buf_try_create(cap);
     if (nb == NULL && cap > unread + need) {
         nb = buf_try_create(unread + need);

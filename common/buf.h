@@ -35,6 +35,7 @@ struct buf {
     uint32_t wpos;    /* first byte not yet written */
     uint32_t cap;     /* bytes in data[] */
     uint32_t magic;   /* BUF_MAGIC while borrowed: catches double returns */
+    uint32_t refs;    /* owners: buf_ref() adds one, buf_return() drops one */
     char data[];
 };
 
@@ -45,9 +46,23 @@ struct buf *buf_borrow(void);
 /* A buffer with at least cap bytes of room, NULL if memory is short (cap is
  * client-chosen).  Pooled when cap fits a chunk. */
 struct buf *buf_try_create(size_t cap);
-/* Gives b back (to the pool or the allocator) and NULLs the caller's pointer;
- * accepts NULL. */
+/* Drops the caller's reference and NULLs its pointer; the last reference
+ * gives the buffer back (to the pool or the allocator).  Accepts NULL. */
 void buf_return(struct buf **b);
+/* Another owner: the proxy forwards bytes by pointing into the buffer they
+ * arrived in (a request into a client's buffer, a reply into a node's), and
+ * each pointer holds a reference until the bytes are written. */
+static inline struct buf *
+buf_ref(struct buf *b)
+{
+    b->refs++;
+    return b;
+}
+static inline bool
+buf_shared(const struct buf *b)
+{
+    return b->refs > 1;
+}
 /* Makes room for need more bytes after wpos: moves the unread bytes to the
  * front, then reallocates if that is not enough.  *b may move.  SC_ENOMEM if
  * it cannot grow (the buffer is unchanged). */

@@ -36,6 +36,14 @@ mem_usable(const void *ptr)
     return ptr == NULL ? 0 : malloc_usable_size((void *)ptr);
 }
 
+/* For fresh blocks: a non-const pointer, or gcc takes the call for a read
+ * of the uninitialised bytes (-Wmaybe-uninitialized under ASan). */
+static inline size_t
+usable(void *p)
+{
+    return p == NULL ? 0 : malloc_usable_size(p);
+}
+
 void *
 mem_try_alloc(size_t size)
 {
@@ -43,9 +51,7 @@ mem_try_alloc(size_t size)
         return NULL;
     }
     void *p = malloc(size);
-    if (p != NULL) {
-        used_bytes += mem_usable(p);
-    }
+    used_bytes += usable(p);
     return p;
 }
 
@@ -58,7 +64,7 @@ mem_try_realloc(void *ptr, size_t size)
     size_t old = mem_usable(ptr);
     void *p = realloc(ptr, size);
     if (p != NULL) {
-        used_bytes = used_bytes - old + mem_usable(p);
+        used_bytes = used_bytes - old + usable(p);
     }
     return p;
 }
@@ -70,7 +76,7 @@ mem_alloc(size_t size)
     if (p == NULL) {
         oom(size);
     }
-    used_bytes += mem_usable(p);
+    used_bytes += usable(p);
     return p;
 }
 
@@ -81,7 +87,7 @@ mem_calloc(size_t nmemb, size_t size)
     if (p == NULL) {
         oom(nmemb * size);
     }
-    used_bytes += mem_usable(p);
+    used_bytes += usable(p);
     return p;
 }
 
@@ -93,7 +99,7 @@ mem_realloc(void *ptr, size_t size)
     if (p == NULL) {
         oom(size);
     }
-    used_bytes = used_bytes - old + mem_usable(p);
+    used_bytes = used_bytes - old + usable(p);
     return p;
 }
 

@@ -525,3 +525,41 @@ resp_reply_parse(struct resp_reply *r, const char *buf, size_t len)
         }
     }
 }
+
+int
+resp_array_each(const char *buf, size_t len, resp_elem_fn *fn, void *ctx)
+{
+    const char *cr = memchr(buf, '\r', len);
+    long long n;
+
+    if (len < 4 || buf[0] != '*' || cr == NULL ||
+        !util_str2ll(buf + 1, (size_t)(cr - buf - 1), &n) || n < -1) {
+        return SC_ERR;
+    }
+    const char *p = cr + 2, *end = buf + len;
+    for (long long i = 0; i < n; i++) {
+        struct resp_reply r;
+        resp_reply_reset(&r);
+        if (p >= end || resp_reply_parse(&r, p, (size_t)(end - p)) != RESP_OK) {
+            return SC_ERR;
+        }
+        fn(ctx, (size_t)i, p, r.pos);
+        p += r.pos;
+    }
+    return SC_OK;
+}
+
+bool
+resp_bulk_value(const char *p, size_t n, const char **v, size_t *vlen)
+{
+    const char *cr = memchr(p, '\r', n);
+    long long l;
+
+    if (n < 4 || p[0] != '$' || cr == NULL || !util_str2ll(p + 1, (size_t)(cr - p - 1), &l) ||
+        l < 0 || (size_t)(cr - p) + 2 + (size_t)l + 2 > n) {
+        return false;
+    }
+    *v = cr + 2;
+    *vlen = (size_t)l;
+    return true;
+}

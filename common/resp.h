@@ -143,3 +143,12 @@ void resp_reply_reset(struct resp_reply *r);
 /* Parses buf[0..len), which begins with the reply being parsed: RESP_OK when
  * buf[0..r->pos) is one whole reply. */
 enum resp_status resp_reply_parse(struct resp_reply *r, const char *buf, size_t len);
+
+/* For one whole array reply buf[0..len): calls fn with each element's
+ * bytes (a complete reply each).  SC_ERR if it is not a well-formed array
+ * (a nil array has no elements: SC_OK). */
+typedef void resp_elem_fn(void *ctx, size_t i, const char *p, size_t n);
+int resp_array_each(const char *buf, size_t len, resp_elem_fn *fn, void *ctx);
+/* The payload of a bulk string reply p[0..n); false for anything else
+ * (nil included). */
+bool resp_bulk_value(const char *p, size_t n, const char **v, size_t *vlen);

@@ -176,15 +176,8 @@ store_link(struct item *it, struct item *old)
         kv_add(it);
         return;
     }
-    /* kv_overwrite hands old's place in the eviction policy's list to the
-     * new item through the new item's own links, as if it were a copy of
-     * old's header (which item_try_reshape makes): a fresh item must carry
-     * old's links and policy state, or the list keeps pointers to old.
-     * Keeping the LFU counter is also what redis's dbOverwrite does. */
-    it->prev = old->prev;
-    it->next = old->next;
-    it->meta = old->meta;
-    it->pbits = old->pbits;
+    /* The new item inherits old's eviction state (kv_replace): keeping the
+     * LFU counter is what redis's dbOverwrite does too. */
     kv_overwrite(old, it);
 }
 

@@ -31,7 +31,6 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#define SERVER_ACCEPTS_PER_CALL 1000 /* redis MAX_ACCEPTS_PER_CALL */
 #define SERVER_EXPIRE_CYCLE_PERC 25  /* share of a cron period active expiry may use */
 #define SERVER_SAMPLE_MS 100         /* instantaneous_* sampling period */
 
@@ -236,116 +235,26 @@ server_configure(int argc, char **argv)
 
 /* ---- listeners ---- */
 
-static bool
-is_loopback(const char *addr)
-{
-    return strncmp(addr, "127.", 4) == 0 || strncmp(addr, "::1:", 4) == 0;
-}
-
 static void
-reject_connection(int fd, const char *msg)
+on_connection(int fd, const char *peer)
 {
-    ssize_t w = write(fd, msg, strlen(msg));
-    (void)w; /* best effort: the client is refused either way */
-    close(fd);
-}
-
-static void
-pause_accept(void)
-{
-    for (int i = 0; i < server.nlisten; i++) {
-        ev_io_stop(server.loop, &server.listen_io[i]);
-    }
-    server.accept_paused = true;
-}
-
-static void
-resume_accept(void)
-{
-    if (!server.accept_paused) {
+    if (server.nclients >= (uint64_t)server.opt.maxclients) {
+        listener_refuse(fd, "-" ERR_MAXCLIENTS "\r\n");
+        server.stats[STAT_rejected_connections]++;
         return;
     }
-    for (int i = 0; i < server.nlisten; i++) {
-        ev_io_start(server.loop, &server.listen_io[i]);
+    if (server.opt.protected_mode && server.opt.requirepass[0] == '\0' &&
+        !listener_is_loopback(peer)) {
+        listener_refuse(
+            fd, "-DENIED slotcache-node is running in protected mode because protected mode is "
+                "enabled and no password is set for the default user. In this mode connections "
+                "are only accepted from the loopback interface. To accept other clients set a "
+                "password with 'requirepass' or disable protected mode with "
+                "'protected-mode no'.\r\n");
+        return;
     }
-    server.accept_paused = false;
-}
-
-static void
-on_accept(struct ev_loop *loop, ev_io *w, int revents)
-{
-    (void)loop;
-    (void)revents;
-    for (int i = 0; i < SERVER_ACCEPTS_PER_CALL; i++) {
-        char peer[NET_ADDR_MAX];
-        int fd = net_accept(w->fd, peer, sizeof(peer));
-        if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE) {
-                /* Out of descriptors: stop accepting until a client goes,
-                 * rather than spinning on a listener that stays readable. */
-                log_warn("Accepting client connection: %s; pausing accepts", strerror(errno));
-                pause_accept();
-            } else if (errno != EAGAIN && errno != ECONNABORTED) {
-                log_verbose("Accepting client connection: %s", strerror(errno));
-            }
-            return;
-        }
-        if (server.nclients >= (uint64_t)server.opt.maxclients) {
-            reject_connection(fd, "-" ERR_MAXCLIENTS "\r\n");
-            server.stats[STAT_rejected_connections]++;
-            continue;
-        }
-        if (server.opt.protected_mode && server.opt.requirepass[0] == '\0' && !is_loopback(peer)) {
-            reject_connection(
-                fd, "-DENIED slotcache-node is running in protected mode because protected mode "
-                    "is enabled and no password is set for the default user. In this mode "
-                    "connections are only accepted from the loopback interface. To accept "
-                    "other clients set a password with 'requirepass' or disable protected mode "
-                    "with 'protected-mode no'.\r\n");
-            continue;
-        }
-        server.stats[STAT_total_connections_received]++;
-        client_create(fd, peer);
-    }
-}
-
-static int
-listen_all(void)
-{
-    char err[256];
-    char *spec = mem_strdup(server.opt.bind);
-    char *save = NULL;
-
-    for (char *h = strtok_r(spec, " ", &save); h != NULL; h = strtok_r(NULL, " ", &save)) {
-        bool optional = h[0] == '-'; /* redis: "-::1" may fail (no IPv6) */
-        if (optional) {
-            h++;
-        }
-        if (server.nlisten == SERVER_MAX_LISTENERS) {
-            break;
-        }
-        int port = server.bound_port > 0 ? server.bound_port : (int)server.opt.port;
-        int fd = net_listen(h, port, (int)server.opt.tcp_backlog, err, sizeof(err));
-        if (fd < 0) {
-            if (optional) {
-                continue;
-            }
-            log_warn("Could not create server TCP listening socket %s", err);
-            mem_free(spec);
-            return SC_ERR;
-        }
-        server.bound_port = net_local_port(fd);
-        server.listen_fd[server.nlisten] = fd;
-        ev_io_init(&server.listen_io[server.nlisten], on_accept, fd, EV_READ);
-        ev_io_start(server.loop, &server.listen_io[server.nlisten]);
-        server.nlisten++;
-    }
-    mem_free(spec);
-    if (server.nlisten == 0) {
-        log_warn("No address to listen on (bind '%s')", server.opt.bind);
-        return SC_ERR;
-    }
-    return SC_OK;
+    server.stats[STAT_total_connections_received]++;
+    client_create(fd, peer);
 }
 
 /* ---- periodic work ---- */
@@ -414,7 +323,7 @@ on_cron(struct ev_loop *loop, ev_timer *w, int revents)
     if (used > server.peak_memory) {
         server.peak_memory = used;
     }
-    resume_accept();
+    listener_resume(&server.listener);
 }
 
 /* Before the loop polls: flush replies, free closed clients. */
@@ -438,7 +347,7 @@ on_before_sleep(struct ev_loop *loop, ev_prepare *w, int revents)
         client_free(c);
     }
     if (freed) {
-        resume_accept();
+        listener_resume(&server.listener);
     }
     if (server.shutdown_asap) {
         ev_break(loop, EVBREAK_ALL);
@@ -515,9 +424,13 @@ server_setup(void)
     evict_setup();
     multi_setup();
     cmd_setup();
-    if (listen_all() != SC_OK) {
+    char err[256];
+    if (listener_open(&server.listener, server.loop, server.opt.bind, (int)server.opt.port,
+                      (int)server.opt.tcp_backlog, on_connection, err, sizeof(err)) != SC_OK) {
+        log_warn("Could not create server TCP listening socket %s", err);
         return SC_ERR;
     }
+    server.bound_port = server.listener.port;
     write_pidfile();
 
     ev_timer_init(&server.cron, on_cron, 1.0 / (double)server.opt.hz,
@@ -551,11 +464,7 @@ server_teardown(void)
         client_free(server.clients);
     }
     server.pending_write = server.to_close = NULL;
-    for (int i = 0; i < server.nlisten; i++) {
-        ev_io_stop(server.loop, &server.listen_io[i]);
-        close(server.listen_fd[i]);
-    }
-    server.nlisten = 0;
+    listener_close(&server.listener);
     ev_timer_stop(server.loop, &server.cron);
     ev_prepare_stop(server.loop, &server.before_sleep);
     ev_signal_stop(server.loop, &server.sig_term);

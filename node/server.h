@@ -8,6 +8,7 @@
 #pragma once
 
 #include "common/conf.h"
+#include "common/listener.h"
 #include "common/stats.h"
 
 #include <ev.h>
@@ -18,7 +19,6 @@
 /* The redis version whose commands and replies the node reproduces; clients
  * read it from INFO and HELLO to decide which commands they may send. */
 #define SERVER_REDIS_COMPAT "7.0.0"
-#define SERVER_MAX_LISTENERS 16
 
 /* Counters rendered in INFO stats (redis's names). */
 #define SERVER_METRICS(X)                                                                          \
@@ -63,9 +63,7 @@ struct server {
     struct ev_loop *loop;
     struct server_options opt;
 
-    int listen_fd[SERVER_MAX_LISTENERS];
-    ev_io listen_io[SERVER_MAX_LISTENERS];
-    int nlisten;
+    struct listener listener;
     int bound_port; /* the port listened on (port 0 picks one) */
 
     ev_timer cron;
@@ -77,7 +75,6 @@ struct server {
     uint64_t next_client_id;
     struct client *pending_write; /* replies to flush before sleeping */
     struct client *to_close;      /* clients to free before sleeping */
-    bool accept_paused;           /* EMFILE: listeners stopped until a client goes */
 
     uint64_t dirty; /* changes to the keyspace (redis server.dirty) */
     uint64_t stats[SERVER_METRIC_COUNT];

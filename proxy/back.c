@@ -1,0 +1,397 @@
+/*
+ * back.c -- see back.h.
+ */
+#include "proxy/back.h"
+
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/net.h"
+#include "common/util.h"
+#include "proxy/msg.h"
+#include "proxy/proxy.h"
+#include "proxy/router.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define BACK_IOV_MAX 256
+#define BACK_READ_MIN 4096 /* read into at least this much room */
+
+static struct back *flush_list;
+
+static void on_readable(struct ev_loop *loop, ev_io *w, int revents);
+static void on_writable(struct ev_loop *loop, ev_io *w, int revents);
+
+struct back *
+back_create(struct member *m)
+{
+    struct back *b = mem_calloc(1, sizeof(*b));
+
+    b->fd = -1;
+    b->member = m;
+    resp_reply_reset(&b->rr);
+    return b;
+}
+
+static void
+close_fd(struct back *b)
+{
+    if (b->fd >= 0) {
+        ev_io_stop(proxy.loop, &b->rd);
+        ev_io_stop(proxy.loop, &b->wr);
+        close(b->fd);
+        b->fd = -1;
+    }
+    b->writing = false;
+    b->state = BACK_CLOSED;
+    buf_return(&b->rbuf);
+    resp_reply_reset(&b->rr);
+}
+
+/* Fails every queued message; called with the connection already closed. */
+static void
+fail_queue(struct back *b, const char *why)
+{
+    char text[768];
+    char shard[300];
+    struct msg *m = b->qhead;
+
+    b->qhead = b->qtail = b->unsent = NULL;
+    b->unsent_off = 0;
+    b->nq = 0;
+    if (b->member->shard != NULL) {
+        router_shard_desc(b->member->shard, shard, sizeof(shard));
+    } else {
+        snprintf(shard, sizeof(shard), "no shard");
+    }
+    snprintf(text, sizeof(text), "ERR slotcache-proxy: node %s of %s is unavailable: %s",
+             b->member->addr, shard, why);
+    while (m != NULL) {
+        struct msg *next = m->bnext;
+        m->bnext = NULL;
+        b->member->failures++;
+        msg_fail(m, text);
+        msg_put(&m);
+        m = next;
+    }
+}
+
+void
+back_fail(struct back *b, const char *why)
+{
+    close_fd(b);
+    member_down(b->member, why);
+    fail_queue(b, why);
+}
+
+void
+back_destroy(struct back **bp)
+{
+    struct back *b = *bp;
+
+    if (b == NULL) {
+        return;
+    }
+    *bp = NULL;
+    close_fd(b);
+    fail_queue(b, "the proxy is shutting down");
+    if (b->in_flush) {
+        for (struct back **p = &flush_list; *p != NULL; p = &(*p)->flush_next) {
+            if (*p == b) {
+                *p = b->flush_next;
+                break;
+            }
+        }
+    }
+    mem_free(b);
+}
+
+static void
+schedule_flush(struct back *b)
+{
+    if (!b->in_flush && b->state == BACK_READY && !b->writing) {
+        b->in_flush = true;
+        b->flush_next = flush_list;
+        flush_list = b;
+    }
+}
+
+static void
+connect_node(struct back *b)
+{
+    char err[256];
+    int fd = net_connect(b->member->host, b->member->port, err, sizeof(err));
+
+    if (fd < 0) {
+        back_fail(b, err);
+        return;
+    }
+    b->fd = fd;
+    b->state = BACK_CONNECTING;
+    ev_io_init(&b->rd, on_readable, fd, EV_READ);
+    ev_io_init(&b->wr, on_writable, fd, EV_WRITE);
+    ev_io_start(proxy.loop, &b->wr); /* writable = connected (or failed) */
+    b->writing = true;
+}
+
+void
+back_send(struct back *b, struct msg *m)
+{
+    m->member = b->member;
+    m->queued_us = (uint64_t)proxy_now_us();
+    m->bnext = NULL;
+    msg_ref(m);
+    if (b->qtail != NULL) {
+        b->qtail->bnext = m;
+    } else {
+        b->qhead = m;
+    }
+    b->qtail = m;
+    b->nq++;
+    if (b->unsent == NULL) {
+        b->unsent = m;
+        b->unsent_off = 0;
+    }
+    b->member->requests++;
+    if (b->state == BACK_CLOSED) {
+        connect_node(b);
+        return;
+    }
+    schedule_flush(b);
+}
+
+void
+back_send_first(struct back *b, struct msg *m)
+{
+    /* Only called before anything was written: the whole queue is unsent. */
+    sc_assert(b->unsent == b->qhead && b->unsent_off == 0);
+    m->member = b->member;
+    m->queued_us = (uint64_t)proxy_now_us();
+    m->bnext = b->qhead;
+    msg_ref(m);
+    b->qhead = b->unsent = m;
+    if (b->qtail == NULL) {
+        b->qtail = m;
+    }
+    b->nq++;
+}
+
+/* Writes queued requests until done or the socket is full. */
+static void
+write_queue(struct back *b)
+{
+    struct iovec iov[BACK_IOV_MAX];
+
+    while (b->unsent != NULL) {
+        int n = 0;
+        uint32_t off = b->unsent_off;
+        for (struct msg *m = b->unsent; m != NULL && n < BACK_IOV_MAX; m = m->bnext) {
+            iov[n].iov_base = (char *)m->req.p + off;
+            iov[n].iov_len = m->req.len - off;
+            off = 0;
+            n++;
+        }
+        ssize_t w = writev(b->fd, iov, n);
+        if (w < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN) {
+                if (!b->writing) {
+                    b->writing = true;
+                    ev_io_start(proxy.loop, &b->wr);
+                }
+                return;
+            }
+            back_fail(b, strerror(errno));
+            return;
+        }
+        proxy.stats[STAT_node_bytes_out] += (uint64_t)w;
+        size_t left = (size_t)w;
+        while (left > 0 && b->unsent != NULL) {
+            size_t rest = b->unsent->req.len - b->unsent_off;
+            if (left < rest) {
+                b->unsent_off += (uint32_t)left;
+                left = 0;
+            } else {
+                left -= rest;
+                b->unsent = b->unsent->bnext;
+                b->unsent_off = 0;
+            }
+        }
+    }
+    if (b->writing) {
+        b->writing = false;
+        ev_io_stop(proxy.loop, &b->wr);
+    }
+}
+
+void
+back_flush_all(void)
+{
+    while (flush_list != NULL) {
+        struct back *b = flush_list;
+        flush_list = b->flush_next;
+        b->in_flush = false;
+        if (b->state == BACK_READY) {
+            write_queue(b);
+        }
+    }
+}
+
+static void
+on_connected(struct back *b)
+{
+    int e = net_connect_result(b->fd);
+
+    if (e != 0) {
+        back_fail(b, strerror(e));
+        return;
+    }
+    b->state = BACK_READY;
+    ev_io_start(proxy.loop, &b->rd);
+    log_verbose("connected to node %s", b->member->addr);
+    if (proxy.opt.node_password[0] != '\0') {
+        proxy_auth_node(b);
+    }
+    write_queue(b);
+}
+
+static void
+on_writable(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct back *b = container_of(w, struct back, wr);
+
+    (void)loop;
+    (void)revents;
+    if (b->state == BACK_CONNECTING) {
+        on_connected(b);
+        return;
+    }
+    write_queue(b);
+}
+
+/* Hands one whole reply (the first len bytes at the read position) to the
+ * oldest message. */
+static int
+deliver(struct back *b, size_t len)
+{
+    struct msg *m = b->qhead;
+
+    if (m == NULL || m == b->unsent) {
+        return SC_ERR; /* a reply nobody asked for */
+    }
+    if (m->nskipped + 1 < m->nreplies) {
+        /* MULTI and the queued commands' replies: only EXEC's is wanted. */
+        m->nskipped++;
+        b->rbuf->rpos += (uint32_t)len;
+        return SC_OK;
+    }
+    b->qhead = m->bnext;
+    if (b->qhead == NULL) {
+        b->qtail = NULL;
+    }
+    b->nq--;
+    m->bnext = NULL;
+    struct seg r = seg_of(b->rbuf, buf_rptr(b->rbuf), (uint32_t)len);
+    b->rbuf->rpos += (uint32_t)len;
+    uint64_t lat = (uint64_t)proxy_now_us() - m->queued_us;
+    b->member->latency_us_sum += lat;
+    b->member->latency_n++;
+    b->member->last_ok_ms = proxy_now_ms();
+    if (r.p[0] == '-') {
+        b->member->errors++;
+    }
+    msg_complete(m, r);
+    msg_put(&m);
+    return SC_OK;
+}
+
+static void
+parse_replies(struct back *b)
+{
+    while (b->rbuf != NULL && buf_rsize(b->rbuf) > 0) {
+        enum resp_status st = resp_reply_parse(&b->rr, buf_rptr(b->rbuf), buf_rsize(b->rbuf));
+        if (st == RESP_INCOMPLETE) {
+            return;
+        }
+        if (st == RESP_EPROTO) {
+            char why[128];
+            snprintf(why, sizeof(why), "protocol error in its reply (%s)", b->rr.errstr);
+            back_fail(b, why);
+            return;
+        }
+        size_t len = b->rr.pos;
+        resp_reply_reset(&b->rr);
+        if (deliver(b, len) != SC_OK) {
+            back_fail(b, "it sent a reply to no request");
+            return;
+        }
+    }
+}
+
+static int
+reserve_read(struct back *b)
+{
+    if (b->rbuf == NULL) {
+        b->rbuf = buf_borrow();
+        return SC_OK;
+    }
+    if (buf_rsize(b->rbuf) == 0 && !buf_shared(b->rbuf)) {
+        b->rbuf->rpos = b->rbuf->wpos = 0; /* all delivered: reuse from the start */
+    }
+    if (buf_wsize(b->rbuf) >= BACK_READ_MIN) {
+        return SC_OK;
+    }
+    /* A partial reply moves to a new buffer when others still point into
+     * this one; a big one doubles its buffer as it arrives. */
+    return buf_try_reserve(&b->rbuf, MAX((size_t)BACK_READ_MIN, buf_rsize(b->rbuf)));
+}
+
+static void
+on_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct back *b = container_of(w, struct back, rd);
+
+    (void)loop;
+    (void)revents;
+    if (reserve_read(b) != SC_OK) {
+        back_fail(b, "out of memory for its reply");
+        return;
+    }
+    ssize_t n = read(b->fd, buf_wptr(b->rbuf), buf_wsize(b->rbuf));
+    if (n <= 0) {
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            return;
+        }
+        back_fail(b, n == 0 ? "connection closed" : strerror(errno));
+        return;
+    }
+    b->rbuf->wpos += (uint32_t)n;
+    proxy.stats[STAT_node_bytes_in] += (uint64_t)n;
+    parse_replies(b);
+    if (b->rbuf != NULL && buf_rsize(b->rbuf) == 0 && buf_shared(b->rbuf)) {
+        buf_return(&b->rbuf); /* replies still point into it; read into a new one */
+    }
+}
+
+void
+back_check_timeout(struct back *b, long long now_us, long long timeout_ms)
+{
+    if (b->qhead != NULL && now_us - (long long)b->qhead->queued_us > timeout_ms * 1000) {
+        char why[64];
+        snprintf(why, sizeof(why), "no reply within %lld ms", timeout_ms);
+        back_fail(b, why);
+    }
+}
+
+void
+back_close_if_idle(struct back *b)
+{
+    if (b->qhead == NULL && b->state != BACK_CLOSED) {
+        close_fd(b);
+    }
+}

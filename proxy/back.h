@@ -1,0 +1,60 @@
+/*
+ * back.h -- the proxy's connection to one node.
+ *
+ * One pipelined TCP connection per node: requests from every client are
+ * written to it in the order they are routed, and the node answers in that
+ * order, so the connection's queue of messages (oldest first) says whose
+ * reply each one is.  Requests are written straight from the segments that
+ * point into clients' buffers (writev), replies are cut from the
+ * connection's read buffer as segments; nothing is copied.
+ *
+ * Failure is explicit: a connection that breaks, answers garbage, or leaves
+ * its oldest request unanswered past node-timeout is closed, its member is
+ * marked down, and every queued message fails with an error naming the node
+ * (msg_fail); reconnecting waits for the health checks (health.h).
+ */
+#pragma once
+
+#include "common/resp.h"
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct member;
+struct msg;
+
+enum back_state { BACK_CLOSED, BACK_CONNECTING, BACK_READY };
+
+struct back {
+    ev_io rd;
+    ev_io wr;
+    int fd;
+    int state;
+    struct member *member;
+    struct msg *qhead, *qtail; /* awaiting replies, oldest first (each holds a ref) */
+    struct msg *unsent;        /* first message not completely written */
+    uint32_t unsent_off;       /* bytes of it written */
+    uint32_t nq;
+    struct buf *rbuf;
+    struct resp_reply rr;
+    bool writing;              /* EV_WRITE armed */
+    bool in_flush;
+    struct back *flush_next;
+};
+
+struct back *back_create(struct member *m);
+void back_destroy(struct back **b);
+/* Queues m for the node (taking a reference) and connects if needed; the
+ * bytes go out before the loop next sleeps. */
+void back_send(struct back *b, struct msg *m);
+/* Queues m ahead of everything not yet written (AUTH on a new connection). */
+void back_send_first(struct back *b, struct msg *m);
+/* Writes every connection's queued requests (the before-sleep hook). */
+void back_flush_all(void);
+/* Closes b and fails its queue with "<why>"; marks the member down. */
+void back_fail(struct back *b, const char *why);
+/* Fails b if its oldest request has waited longer than timeout_ms. */
+void back_check_timeout(struct back *b, long long now_us, long long timeout_ms);
+/* Closes an idle connection to a member that left the topology. */
+void back_close_if_idle(struct back *b);

@@ -1,0 +1,564 @@
+/*
+ * front.c -- see front.h.
+ */
+#include "proxy/front.h"
+
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/reply.h"
+#include "common/sbuf.h"
+#include "common/slot.h"
+#include "proxy/back.h"
+#include "proxy/cmdtab.h"
+#include "proxy/local.h"
+#include "proxy/msg.h"
+#include "proxy/multikey.h"
+#include "proxy/proxy.h"
+#include "proxy/router.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define FRONT_READ_LEN (16 * 1024)
+#define FRONT_IOV_MAX 256
+#define FRONT_KEYS_MAX 4096 /* keys checked for a single-slot command */
+
+static struct bufq out; /* scratch for replies the proxy builds */
+
+static void on_readable(struct ev_loop *loop, ev_io *w, int revents);
+static void on_writable(struct ev_loop *loop, ev_io *w, int revents);
+
+/* ---- building replies ---- */
+
+struct bufq *
+front_out(void)
+{
+    return &out;
+}
+
+struct seg
+front_take_out(void)
+{
+    struct seg s;
+
+    if (out.nbuf == 1) {
+        /* One buffer: the segment takes it over, no copy. */
+        struct buf *b = out.head;
+        out.head = out.tail = NULL;
+        out.nbuf = 0;
+        s.b = b;
+        s.p = buf_rptr(b);
+        s.len = (uint32_t)buf_rsize(b);
+        out.bytes = 0;
+        if (s.len <= 4096) {
+            /* Small replies go to the shared pack; the chunk is reused. */
+            struct seg packed = seg_copy(s.p, s.len);
+            buf_return(&b);
+            return packed;
+        }
+        return s;
+    }
+    struct buf *b = buf_try_create(out.bytes);
+    if (b == NULL) {
+        bufq_clear(&out);
+        return seg_const("-OOM out of memory building a reply\r\n", 37);
+    }
+    for (struct buf *p = out.head; p != NULL; p = p->next) {
+        memcpy(buf_wptr(b), buf_rptr(p), buf_rsize(p));
+        b->wpos += (uint32_t)buf_rsize(p);
+    }
+    bufq_clear(&out);
+    s.b = b;
+    s.p = b->data;
+    s.len = (uint32_t)buf_rsize(b);
+    return s;
+}
+
+void
+front_answer(struct msg *m)
+{
+    proxy.stats[STAT_local_requests]++;
+    msg_complete(m, front_take_out());
+}
+
+void
+front_answer_error(struct msg *m, const char *err)
+{
+    resp_add_error(&out, err, strlen(err));
+    front_answer(m);
+}
+
+/* ---- lifecycle ---- */
+
+void
+front_create(int fd, const char *peer)
+{
+    struct front *c = mem_calloc(1, sizeof(*c));
+
+    c->fd = fd;
+    c->id = ++proxy.next_client_id;
+    c->resp = 2;
+    c->ctime_ms = c->last_io_ms = proxy_now_ms();
+    snprintf(c->addr, sizeof(c->addr), "%s", peer);
+    net_local_name(fd, c->laddr, sizeof(c->laddr));
+    resp_req_init(&c->req, proxy.opt.proto_max_bulk_len);
+    if (proxy.opt.requirepass[0] == '\0') {
+        c->flags |= FRONT_AUTHED;
+    }
+    c->req.unauth = !(c->flags & FRONT_AUTHED);
+    if (proxy.opt.tcp_keepalive > 0) {
+        net_set_keepalive(fd, (int)proxy.opt.tcp_keepalive);
+    }
+    ev_io_init(&c->rd, on_readable, fd, EV_READ);
+    ev_io_init(&c->wr, on_writable, fd, EV_WRITE);
+    ev_io_start(proxy.loop, &c->rd);
+    c->next = proxy.clients;
+    if (proxy.clients != NULL) {
+        proxy.clients->prev = c;
+    }
+    proxy.clients = c;
+    proxy.nclients++;
+}
+
+void
+front_free(struct front *c)
+{
+    ev_io_stop(proxy.loop, &c->rd);
+    ev_io_stop(proxy.loop, &c->wr);
+    close(c->fd);
+    /* Messages still at a node finish there and are dropped (msg.h). */
+    while (c->qhead != NULL) {
+        struct msg *m = c->qhead;
+        c->qhead = m->cnext;
+        m->client = NULL;
+        msg_put(&m);
+    }
+    local_client_free(c);
+    buf_return(&c->rbuf);
+    resp_req_deinit(&c->req);
+    mem_free(c->argv);
+    mem_free(c->name);
+    if (c->prev != NULL) {
+        c->prev->next = c->next;
+    } else {
+        proxy.clients = c->next;
+    }
+    if (c->next != NULL) {
+        c->next->prev = c->prev;
+    }
+    proxy.nclients--;
+    mem_free(c);
+}
+
+void
+front_close_async(struct front *c)
+{
+    if (c->flags & FRONT_CLOSE_ASAP) {
+        return;
+    }
+    c->flags |= FRONT_CLOSE_ASAP;
+    ev_io_stop(proxy.loop, &c->rd);
+    ev_io_stop(proxy.loop, &c->wr);
+    c->close_next = proxy.to_close;
+    proxy.to_close = c;
+}
+
+static void
+queue_write(struct front *c)
+{
+    if (!(c->flags & (FRONT_PENDING_WRITE | FRONT_CLOSE_ASAP))) {
+        c->flags |= FRONT_PENDING_WRITE;
+        c->pending_next = proxy.pending_write;
+        proxy.pending_write = c;
+    }
+}
+
+/* ---- writing replies, in request order ---- */
+
+static void
+write_replies(struct front *c)
+{
+    struct iovec iov[FRONT_IOV_MAX];
+
+    while (c->qhead != NULL && (c->qhead->flags & MSG_DONE)) {
+        int n = 0;
+        uint32_t off = c->head_off;
+        for (struct msg *m = c->qhead; m != NULL && (m->flags & MSG_DONE) && n < FRONT_IOV_MAX;
+             m = m->cnext) {
+            iov[n].iov_base = (char *)m->rsp.p + off;
+            iov[n].iov_len = m->rsp.len - off;
+            off = 0;
+            n++;
+        }
+        ssize_t w = writev(c->fd, iov, n);
+        if (w < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN) {
+                if (!(c->flags & FRONT_WRITING)) {
+                    c->flags |= FRONT_WRITING;
+                    ev_io_start(proxy.loop, &c->wr);
+                }
+                return;
+            }
+            front_close_async(c);
+            return;
+        }
+        proxy.stats[STAT_total_net_output_bytes] += (uint64_t)w;
+        c->last_io_ms = proxy_now_ms();
+        size_t left = (size_t)w;
+        while (left > 0) {
+            struct msg *m = c->qhead;
+            size_t rest = m->rsp.len - c->head_off;
+            if (left < rest) {
+                c->head_off += (uint32_t)left;
+                break;
+            }
+            left -= rest;
+            c->head_off = 0;
+            c->qhead = m->cnext;
+            if (c->qhead == NULL) {
+                c->qtail = NULL;
+            }
+            c->nq--;
+            proxy.stats[STAT_total_commands_processed]++;
+            msg_put(&m);
+        }
+    }
+    if (c->flags & FRONT_WRITING) {
+        c->flags &= ~FRONT_WRITING;
+        ev_io_stop(proxy.loop, &c->wr);
+    }
+    if ((c->flags & FRONT_CLOSE_AFTER_REPLY) && c->qhead == NULL) {
+        front_close_async(c);
+    }
+}
+
+static void
+on_writable(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    write_replies(container_of(w, struct front, wr));
+}
+
+void
+front_flush_all(void)
+{
+    while (proxy.pending_write != NULL) {
+        struct front *c = proxy.pending_write;
+        proxy.pending_write = c->pending_next;
+        c->flags &= ~FRONT_PENDING_WRITE;
+        if (!(c->flags & FRONT_CLOSE_ASAP)) {
+            write_replies(c);
+        }
+    }
+    while (proxy.to_close != NULL) {
+        struct front *c = proxy.to_close;
+        proxy.to_close = c->close_next;
+        front_free(c);
+    }
+}
+
+/* ---- routing ---- */
+
+void
+front_msg_done(struct msg *m)
+{
+    if ((m->flags & MSG_FAILED) && !(m->flags & MSG_WRITE) && m->shard != NULL &&
+        m->nretry < proxy.opt.read_retries) {
+        struct member *alt = router_read_member(m->shard, m->member);
+        if (alt != NULL) {
+            /* A read that failed with its node is safe to ask again. */
+            m->nretry++;
+            m->flags &= (uint16_t) ~(MSG_DONE | MSG_FAILED | MSG_ERROR | MSG_NIL);
+            seg_release(&m->rsp);
+            proxy.stats[STAT_read_retries]++;
+            back_send(alt->conn, m);
+            return;
+        }
+    }
+    if (m->flags & MSG_FAILED) {
+        proxy.stats[STAT_node_failures]++;
+    }
+    if (m->flags & MSG_ERROR) {
+        proxy.stats[STAT_total_error_replies]++;
+    }
+    if (m->client != NULL && m->client->qhead == m) {
+        queue_write(m->client);
+    }
+}
+
+static void
+fail_shard(struct msg *m, struct shard *s)
+{
+    char desc[300], text[600];
+
+    router_shard_desc(s, desc, sizeof(desc));
+    snprintf(text, sizeof(text),
+             "CLUSTERDOWN slotcache-proxy: %s has no node available (%s)", desc,
+             s->nmembers > 0 ? s->members[0]->down_reason : "no nodes");
+    proxy.stats[STAT_node_failures]++;
+    msg_fail(m, text);
+}
+
+void
+front_route_shard(struct msg *m, struct shard *s)
+{
+    m->shard = s;
+    if ((m->flags & MSG_WRITE) && s->nmembers > 1) {
+        multikey_replicate(m, s);
+        return;
+    }
+    struct member *mb = router_read_member(s, NULL);
+    if (mb == NULL && (m->flags & MSG_WRITE)) {
+        /* A single-node shard that is down gets the write anyway: a node
+         * that restarted is usable at once (it is a cache, it starts empty). */
+        mb = s->members[0];
+    }
+    if (mb == NULL) {
+        fail_shard(m, s);
+        return;
+    }
+    proxy.stats[STAT_forwarded_requests]++;
+    back_send(mb->conn, m);
+}
+
+/* Routes by the request's keys: all must share a slot in partitioned mode. */
+static void
+route_keyed(struct front *c, struct msg *m, const struct pcmd *cmd)
+{
+    int pos[FRONT_KEYS_MAX];
+    int n = cmdtab_keys(cmd, c->argv, c->argc, pos, FRONT_KEYS_MAX);
+
+    if (n < 0) {
+        front_answer_error(m, "ERR Number of keys can't be greater than number of args");
+        return;
+    }
+    if (n == 0) {
+        front_route_shard(m, router->shards[0]);
+        return;
+    }
+    unsigned slot = slot_of(c->argv[pos[0]].data, c->argv[pos[0]].len);
+    for (int i = 1; i < n; i++) {
+        unsigned other = slot_of(c->argv[pos[i]].data, c->argv[pos[i]].len);
+        if (other != slot && router->mode == MODE_PARTITIONED) {
+            front_answer_error(m, ERR_CROSSSLOT);
+            return;
+        }
+    }
+    m->slot = (int32_t)slot;
+    front_route_shard(m, router_shard_of(slot));
+}
+
+static void
+refuse(struct msg *m, const struct pcmd *cmd)
+{
+    char text[256];
+    snprintf(text, sizeof(text), "ERR slotcache-proxy: '%s' is not supported through the proxy: %s",
+             cmd->name, cmd->refusal != NULL ? cmd->refusal : "not proxied");
+    front_answer_error(m, text);
+}
+
+static void
+dispatch(struct front *c, struct msg *m)
+{
+    const struct pcmd *cmd = cmdtab_lookup(c->argv, c->argc);
+
+    c->lastcmd = cmd;
+    if (cmd == NULL) {
+        reply_unknown_command(&out, c->argv, c->argc);
+        front_answer(m);
+        return;
+    }
+    if (!cmdtab_arity_ok(cmd, c->argc)) {
+        reply_arity(&out, cmd->name);
+        front_answer(m);
+        local_flag_tx_error(c);
+        return;
+    }
+    if (!(c->flags & FRONT_AUTHED) && !(cmd->flags & PCMD_NOAUTH)) {
+        front_answer_error(m, ERR_NOAUTH);
+        return;
+    }
+    if ((c->flags & FRONT_MULTI) && local_tx_queues(cmd)) {
+        local_tx_queue(c, m, cmd);
+        return;
+    }
+    if (cmd->flags & PCMD_WRITE) {
+        m->flags |= MSG_WRITE;
+    }
+    switch (cmd->route) {
+    case ROUTE_KEY:
+    case ROUTE_NUMKEYS:
+        route_keyed(c, m, cmd);
+        break;
+    case ROUTE_KEYLESS:
+        front_route_shard(m, router->shards[0]);
+        break;
+    case ROUTE_LOCAL:
+        local_command(c, m, cmd);
+        break;
+    case ROUTE_REFUSE:
+        refuse(m, cmd);
+        break;
+    default:
+        multikey_command(c, m, cmd);
+        break;
+    }
+}
+
+/* The request as multibulk bytes: the client's own bytes when it sent
+ * multibulk, re-encoded when it sent an inline command. */
+static void
+set_request_bytes(struct front *c, struct msg *m, char *base)
+{
+    if (c->req.kind == RESP_REQ_MULTIBULK) {
+        m->req = seg_of(c->rbuf, base, c->req.pos);
+        return;
+    }
+    resp_add_array(&out, (size_t)c->argc);
+    for (int i = 0; i < c->argc; i++) {
+        resp_add_bulk(&out, c->argv[i].data, c->argv[i].len);
+    }
+    m->req = front_take_out();
+    m->flags |= MSG_INLINE;
+}
+
+static void
+set_argv(struct front *c, char *base)
+{
+    if (c->argv_cap < c->req.argc) {
+        c->argv_cap = c->req.argc < 8 ? 8 : c->req.argc;
+        mem_free(c->argv);
+        c->argv = mem_alloc(c->argv_cap * sizeof(*c->argv));
+    }
+    for (uint32_t i = 0; i < c->req.argc; i++) {
+        c->argv[i].data = base + c->req.argv[i].off;
+        c->argv[i].len = c->req.argv[i].len;
+    }
+    c->argc = (int)c->req.argc;
+}
+
+static struct msg *
+new_msg(struct front *c)
+{
+    struct msg *m = msg_get();
+
+    m->client = c;
+    m->on_done = front_msg_done;
+    if (c->qtail != NULL) {
+        c->qtail->cnext = m;
+    } else {
+        c->qhead = m;
+    }
+    c->qtail = m;
+    c->nq++;
+    return m;
+}
+
+static void
+process_input(struct front *c)
+{
+    while (c->rbuf != NULL && buf_rsize(c->rbuf) > 0 &&
+           !(c->flags & (FRONT_CLOSE_AFTER_REPLY | FRONT_CLOSE_ASAP))) {
+        char *base = buf_rptr(c->rbuf);
+        enum resp_status st = resp_req_parse(&c->req, base, buf_rsize(c->rbuf));
+        if (st == RESP_INCOMPLETE) {
+            break;
+        }
+        if (st == RESP_EPROTO) {
+            struct msg *m = new_msg(c);
+            resp_add_errorf(&out, ERR_PROTOCOL_FMT, c->req.errstr);
+            front_answer(m);
+            c->flags |= FRONT_CLOSE_AFTER_REPLY;
+            ev_io_stop(proxy.loop, &c->rd);
+            break;
+        }
+        if (c->req.argc > 0) {
+            struct msg *m = new_msg(c);
+            set_argv(c, base);
+            set_request_bytes(c, m, base);
+            dispatch(c, m);
+        }
+        c->rbuf->rpos += c->req.pos;
+        resp_req_reset(&c->req);
+        c->req.unauth = !(c->flags & FRONT_AUTHED);
+    }
+}
+
+static int
+reserve_read(struct front *c)
+{
+    if (c->rbuf == NULL) {
+        c->rbuf = buf_borrow();
+        return SC_OK;
+    }
+    if (buf_rsize(c->rbuf) == 0 && !buf_shared(c->rbuf)) {
+        c->rbuf->rpos = c->rbuf->wpos = 0;
+    }
+    size_t need = resp_req_need(&c->req);
+    size_t have = buf_rsize(c->rbuf);
+    size_t want = need > have ? need - have : FRONT_READ_LEN / 4;
+    if (want > FRONT_READ_LEN) {
+        want = MIN(want, MAX((size_t)c->rbuf->cap, (size_t)FRONT_READ_LEN)); /* grow by doubling */
+    }
+    if (buf_wsize(c->rbuf) >= want && buf_wsize(c->rbuf) > 0) {
+        return SC_OK;
+    }
+    return buf_try_reserve(&c->rbuf, want);
+}
+
+static void
+on_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct front *c = container_of(w, struct front, rd);
+
+    (void)loop;
+    (void)revents;
+    if (reserve_read(c) != SC_OK) {
+        front_close_async(c);
+        return;
+    }
+    ssize_t n = read(c->fd, buf_wptr(c->rbuf), buf_wsize(c->rbuf));
+    if (n <= 0) {
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            return;
+        }
+        front_close_async(c);
+        return;
+    }
+    c->rbuf->wpos += (uint32_t)n;
+    c->last_io_ms = proxy_now_ms();
+    proxy.stats[STAT_total_net_input_bytes] += (uint64_t)n;
+    if (buf_rsize(c->rbuf) > proxy.opt.query_buffer_limit) {
+        log_warn("Closing client that reached max query buffer length: id=%llu addr=%s",
+                 (unsigned long long)c->id, c->addr);
+        front_close_async(c);
+        return;
+    }
+    process_input(c);
+    if (buf_rsize(c->rbuf) == 0) {
+        /* Requests still point into it until written to their nodes. */
+        buf_return(&c->rbuf);
+    }
+}
+
+void
+front_describe(struct front *c, struct sbuf *s)
+{
+    long long now = proxy_now_ms();
+
+    sbuf_printf(s,
+                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 "
+                "multi=%d qbuf=%zu pending=%u cmd=%s user=default resp=%d",
+                (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name != NULL ? c->name : "",
+                (now - c->ctime_ms) / 1000, (now - c->last_io_ms) / 1000,
+                c->flags & FRONT_MULTI ? "x" : "N", local_tx_count(c),
+                c->rbuf != NULL ? buf_rsize(c->rbuf) : (size_t)0, c->nq,
+                c->lastcmd != NULL ? c->lastcmd->name : "NULL", c->resp);
+}

@@ -1,0 +1,482 @@
+/*
+ * local.c -- see local.h.
+ */
+#include "proxy/local.h"
+
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/reply.h"
+#include "common/sbuf.h"
+#include "common/slot.h"
+#include "common/util.h"
+#include "proxy/cluster.h"
+#include "proxy/cmdtab.h"
+#include "proxy/front.h"
+#include "proxy/msg.h"
+#include "proxy/proxy.h"
+#include "proxy/router.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define TX_KEYS_MAX 4096
+
+struct tx {
+    struct bufq cmds; /* the queued requests, as multibulk */
+    int count;
+    bool write;
+    int slot; /* -1 until a keyed command is queued */
+};
+
+/* ---- transactions ---- */
+
+bool
+local_tx_queues(const struct pcmd *cmd)
+{
+    static const char *const immediate[] = {"exec", "discard", "multi", "quit", "reset", "watch"};
+    for (size_t i = 0; i < ARRAY_LEN(immediate); i++) {
+        if (strcmp(cmd->name, immediate[i]) == 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void
+tx_free(struct front *c)
+{
+    if (c->tx != NULL) {
+        bufq_clear(&c->tx->cmds);
+        mem_free(c->tx);
+        c->tx = NULL;
+    }
+    c->flags &= ~(FRONT_MULTI | FRONT_DIRTY_EXEC);
+}
+
+void
+local_client_free(struct front *c)
+{
+    tx_free(c);
+}
+
+int
+local_tx_count(const struct front *c)
+{
+    if (!(c->flags & FRONT_MULTI)) {
+        return -1;
+    }
+    return c->tx != NULL ? c->tx->count : 0;
+}
+
+void
+local_flag_tx_error(struct front *c)
+{
+    if (c->flags & FRONT_MULTI) {
+        c->flags |= FRONT_DIRTY_EXEC;
+    }
+}
+
+/* Only commands one node answers can run inside a transaction. */
+static bool
+single_node(const struct pcmd *cmd)
+{
+    switch (cmd->route) {
+    case ROUTE_KEY:
+    case ROUTE_NUMKEYS:
+    case ROUTE_KEYLESS:
+    case ROUTE_MGET:
+    case ROUTE_MSET:
+    case ROUTE_KEYS_SUM:
+        return true;
+    default:
+        return false;
+    }
+}
+
+void
+local_tx_queue(struct front *c, struct msg *m, const struct pcmd *cmd)
+{
+    int pos[TX_KEYS_MAX];
+    struct tx *tx = c->tx;
+
+    if (!single_node(cmd)) {
+        char text[200];
+        snprintf(text, sizeof(text), "ERR slotcache-proxy: '%s' cannot be used inside MULTI",
+                 cmd->name);
+        front_answer_error(m, text);
+        local_flag_tx_error(c);
+        return;
+    }
+    int n = cmd->route == ROUTE_KEYLESS ? 0 : cmdtab_keys(cmd, c->argv, c->argc, pos, TX_KEYS_MAX);
+    if (cmd->route == ROUTE_MGET || cmd->route == ROUTE_KEYS_SUM || cmd->route == ROUTE_MSET) {
+        n = 0;
+        int step = cmd->route == ROUTE_MSET ? 2 : 1;
+        for (int i = 1; i < c->argc && n < TX_KEYS_MAX; i += step) {
+            pos[n++] = i;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        int slot = (int)slot_of(c->argv[pos[i]].data, c->argv[pos[i]].len);
+        if (tx->slot < 0) {
+            tx->slot = slot;
+        } else if (slot != tx->slot && router->mode == MODE_PARTITIONED) {
+            front_answer_error(m, ERR_CROSSSLOT);
+            local_flag_tx_error(c);
+            return;
+        }
+    }
+    bufq_append(&tx->cmds, m->req.p, m->req.len);
+    tx->count++;
+    tx->write |= (cmd->flags & PCMD_WRITE) != 0;
+    resp_add_simple(front_out(), "QUEUED", 6);
+    front_answer(m);
+}
+
+static void
+cmd_multi(struct front *c, struct msg *m)
+{
+    if (c->flags & FRONT_MULTI) {
+        front_answer_error(m, "ERR MULTI calls can not be nested");
+        return;
+    }
+    c->tx = mem_calloc(1, sizeof(*c->tx));
+    c->tx->slot = -1;
+    c->flags |= FRONT_MULTI;
+    resp_add_raw(front_out(), "+OK\r\n", 5);
+    front_answer(m);
+}
+
+static void
+cmd_discard(struct front *c, struct msg *m)
+{
+    if (!(c->flags & FRONT_MULTI)) {
+        front_answer_error(m, "ERR DISCARD without MULTI");
+        return;
+    }
+    tx_free(c);
+    resp_add_raw(front_out(), "+OK\r\n", 5);
+    front_answer(m);
+}
+
+static void
+cmd_exec(struct front *c, struct msg *m)
+{
+    if (!(c->flags & FRONT_MULTI)) {
+        front_answer_error(m, "ERR EXEC without MULTI");
+        return;
+    }
+    if (c->flags & FRONT_DIRTY_EXEC) {
+        tx_free(c);
+        front_answer_error(m, "EXECABORT Transaction discarded because of previous errors.");
+        return;
+    }
+    struct tx *tx = c->tx;
+    struct bufq *out = front_out();
+    resp_add_raw(out, "*1\r\n$5\r\nMULTI\r\n", 15);
+    for (struct buf *b = tx->cmds.head; b != NULL; b = b->next) {
+        resp_add_raw(out, buf_rptr(b), buf_rsize(b));
+    }
+    resp_add_raw(out, "*1\r\n$4\r\nEXEC\r\n", 14);
+    seg_release(&m->req);
+    m->req = front_take_out();
+    m->nreplies = (uint16_t)MIN(tx->count + 2, UINT16_MAX);
+    if (tx->write) {
+        m->flags |= MSG_WRITE;
+    }
+    struct shard *s = tx->slot >= 0 ? router_shard_of((unsigned)tx->slot) : router->shards[0];
+    tx_free(c);
+    front_route_shard(m, s);
+}
+
+/* ---- connection ---- */
+
+static bool
+password_ok(const struct bstr *user, const struct bstr *pass)
+{
+    const char *req = proxy.opt.requirepass;
+
+    if (user != NULL && !bstr_is(user, "default")) {
+        return false;
+    }
+    if (req[0] == '\0') {
+        return true;
+    }
+    return pass->len == strlen(req) && memcmp(pass->data, req, pass->len) == 0;
+}
+
+static void
+cmd_auth(struct front *c, struct msg *m)
+{
+    if (c->argc > 3) {
+        front_answer_error(m, ERR_SYNTAX);
+        return;
+    }
+    if (c->argc == 2 && proxy.opt.requirepass[0] == '\0') {
+        front_answer_error(m, "ERR AUTH <password> called without any password configured for "
+                              "the default user. Are you sure your configuration is correct?");
+        return;
+    }
+    if (!password_ok(c->argc == 3 ? &c->argv[1] : NULL, &c->argv[c->argc - 1])) {
+        front_answer_error(m, ERR_WRONGPASS);
+        return;
+    }
+    c->flags |= FRONT_AUTHED;
+    resp_add_raw(front_out(), "+OK\r\n", 5);
+    front_answer(m);
+}
+
+static bool
+valid_name(const struct bstr *name)
+{
+    for (size_t i = 0; i < name->len; i++) {
+        if (name->data[i] < '!' || name->data[i] > '~') {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void
+set_name(struct front *c, const struct bstr *name)
+{
+    mem_free(c->name);
+    c->name = name->len > 0 ? mem_strndup(name->data, name->len) : NULL;
+}
+
+/* HELLO: RESP2 only.  Replies are forwarded from nodes as they are, and the
+ * proxy talks RESP2 to nodes, so a RESP3 client would get RESP2 shapes;
+ * saying NOPROTO lets clients fall back instead of misreading replies. */
+static void
+cmd_hello(struct front *c, struct msg *m)
+{
+    long long ver = 2;
+    int next = 1;
+
+    if (c->argc >= 2) {
+        if (!util_str2ll(c->argv[1].data, c->argv[1].len, &ver)) {
+            front_answer_error(m, "ERR Protocol version is not an integer or out of range");
+            return;
+        }
+        if (ver != 2) {
+            front_answer_error(m, "NOPROTO unsupported protocol version (slotcache-proxy speaks "
+                                  "RESP2)");
+            return;
+        }
+        next = 2;
+    }
+    const struct bstr *user = NULL, *pass = NULL, *name = NULL;
+    for (int j = next; j < c->argc; j++) {
+        int more = c->argc - j - 1;
+        if (bstr_is(&c->argv[j], "AUTH") && more >= 2) {
+            user = &c->argv[j + 1];
+            pass = &c->argv[j + 2];
+            j += 2;
+        } else if (bstr_is(&c->argv[j], "SETNAME") && more >= 1) {
+            name = &c->argv[++j];
+            if (!valid_name(name)) {
+                front_answer_error(m, "ERR Client names cannot contain spaces, newlines or "
+                                      "special characters.");
+                return;
+            }
+        } else {
+            char text[200];
+            snprintf(text, sizeof(text), "ERR Syntax error in HELLO option '%.*s'",
+                     (int)MIN(c->argv[j].len, 128), c->argv[j].data);
+            front_answer_error(m, text);
+            return;
+        }
+    }
+    if (user != NULL) {
+        if (!password_ok(user, pass)) {
+            front_answer_error(m, ERR_WRONGPASS);
+            return;
+        }
+        c->flags |= FRONT_AUTHED;
+    }
+    if (!(c->flags & FRONT_AUTHED)) {
+        front_answer_error(m, "NOAUTH HELLO must be called with the client already "
+                              "authenticated, otherwise the HELLO <proto> AUTH <user> <pass> "
+                              "option can be used to authenticate the client and select the "
+                              "RESP protocol version at the same time");
+        return;
+    }
+    if (name != NULL) {
+        set_name(c, name);
+    }
+    struct bufq *out = front_out();
+    resp_add_array(out, 14);
+    static const char *const kv[] = {"server", "redis", "version", "7.0.0"};
+    for (size_t i = 0; i < ARRAY_LEN(kv); i++) {
+        resp_add_bulk_cstr(out, kv[i]);
+    }
+    resp_add_bulk_cstr(out, "proto");
+    resp_add_int(out, 2);
+    resp_add_bulk_cstr(out, "id");
+    resp_add_int(out, (long long)c->id);
+    resp_add_bulk_cstr(out, "mode");
+    resp_add_bulk_cstr(out, "cluster");
+    resp_add_bulk_cstr(out, "role");
+    resp_add_bulk_cstr(out, "master");
+    resp_add_bulk_cstr(out, "modules");
+    resp_add_array(out, 0);
+    front_answer(m);
+}
+
+static void
+cmd_select(struct front *c, struct msg *m)
+{
+    long long id;
+
+    if (!util_str2ll(c->argv[1].data, c->argv[1].len, &id)) {
+        front_answer_error(m, ERR_NOT_INT);
+        return;
+    }
+    if (id != 0) {
+        front_answer_error(m, ERR_SELECT_CLUSTER);
+        return;
+    }
+    resp_add_raw(front_out(), "+OK\r\n", 5);
+    front_answer(m);
+}
+
+static void
+cmd_client(struct front *c, struct msg *m)
+{
+    struct bufq *out = front_out();
+    const struct bstr *sub = &c->argv[1];
+
+    if (bstr_is(sub, "ID") && c->argc == 2) {
+        resp_add_int(out, (long long)c->id);
+    } else if (bstr_is(sub, "GETNAME") && c->argc == 2) {
+        if (c->name == NULL) {
+            resp_add_null(out, 2);
+        } else {
+            resp_add_bulk_cstr(out, c->name);
+        }
+    } else if (bstr_is(sub, "SETNAME") && c->argc == 3) {
+        if (!valid_name(&c->argv[2])) {
+            front_answer_error(m, "ERR Client names cannot contain spaces, newlines or special "
+                                  "characters.");
+            return;
+        }
+        set_name(c, &c->argv[2]);
+        resp_add_raw(out, "+OK\r\n", 5);
+    } else if ((bstr_is(sub, "LIST") && c->argc == 2) || (bstr_is(sub, "INFO") && c->argc == 2)) {
+        struct sbuf s;
+        sbuf_init(&s);
+        for (struct front *o = bstr_is(sub, "INFO") ? c : proxy.clients; o != NULL;
+             o = bstr_is(sub, "INFO") ? NULL : o->next) {
+            front_describe(o, &s);
+            sbuf_add(&s, "\n", 1);
+        }
+        resp_add_bulk(out, s.data, s.len);
+        sbuf_free(&s);
+    } else if (bstr_is(sub, "KILL") && c->argc == 4 && bstr_is(&c->argv[2], "ID")) {
+        long long id, killed = 0;
+        if (!util_str2ll(c->argv[3].data, c->argv[3].len, &id) || id <= 0) {
+            front_answer_error(m, "ERR client-id should be greater than 0");
+            return;
+        }
+        for (struct front *o = proxy.clients; o != NULL; o = o->next) {
+            if (o->id == (uint64_t)id && o != c) {
+                front_close_async(o);
+                killed++;
+            }
+        }
+        resp_add_int(out, killed);
+    } else if (bstr_is(sub, "SETINFO") && c->argc == 4) {
+        resp_add_raw(out, "+OK\r\n", 5); /* newer clients announce themselves; nothing to keep */
+    } else {
+        reply_unknown_subcommand(out, sub, "CLIENT");
+    }
+    front_answer(m);
+}
+
+static void
+cmd_proxy(struct front *c, struct msg *m)
+{
+    char err[512];
+
+    if (c->argc == 2 && bstr_is(&c->argv[1], "RELOAD")) {
+        if (proxy_reload(err, sizeof(err)) != SC_OK) {
+            char text[600];
+            snprintf(text, sizeof(text), "ERR PROXY RELOAD failed: %s", err);
+            front_answer_error(m, text);
+            return;
+        }
+        resp_add_raw(front_out(), "+OK\r\n", 5);
+    } else if (c->argc == 2 && bstr_is(&c->argv[1], "NODES")) {
+        struct sbuf s;
+        sbuf_init(&s);
+        proxy_info(&s, "nodes");
+        resp_add_bulk(front_out(), s.data, s.len);
+        sbuf_free(&s);
+    } else {
+        resp_add_error(front_out(), "ERR usage: PROXY RELOAD | PROXY NODES", 37);
+    }
+    front_answer(m);
+}
+
+static void
+reply_ok(struct msg *m)
+{
+    resp_add_raw(front_out(), "+OK\r\n", 5);
+    front_answer(m);
+}
+
+void
+local_command(struct front *c, struct msg *m, const struct pcmd *cmd)
+{
+    const char *n = cmd->name;
+    struct bufq *out = front_out();
+
+    if (strcmp(n, "ping") == 0) {
+        if (c->argc > 2) {
+            reply_arity(out, "ping");
+        } else if (c->argc == 2) {
+            resp_add_bulk(out, c->argv[1].data, c->argv[1].len);
+        } else {
+            resp_add_raw(out, "+PONG\r\n", 7);
+        }
+        front_answer(m);
+    } else if (strcmp(n, "echo") == 0) {
+        resp_add_bulk(out, c->argv[1].data, c->argv[1].len);
+        front_answer(m);
+    } else if (strcmp(n, "quit") == 0) {
+        c->flags |= FRONT_CLOSE_AFTER_REPLY;
+        reply_ok(m);
+    } else if (strcmp(n, "auth") == 0) {
+        cmd_auth(c, m);
+    } else if (strcmp(n, "hello") == 0) {
+        cmd_hello(c, m);
+    } else if (strcmp(n, "select") == 0) {
+        cmd_select(c, m);
+    } else if (strcmp(n, "reset") == 0) {
+        tx_free(c);
+        mem_free(c->name);
+        c->name = NULL;
+        resp_add_simple(out, "RESET", 5);
+        front_answer(m);
+    } else if (strcmp(n, "client") == 0) {
+        cmd_client(c, m);
+    } else if (strcmp(n, "cluster") == 0) {
+        cluster_command(c, m);
+    } else if (strcmp(n, "proxy") == 0) {
+        cmd_proxy(c, m);
+    } else if (strcmp(n, "multi") == 0) {
+        cmd_multi(c, m);
+    } else if (strcmp(n, "exec") == 0) {
+        cmd_exec(c, m);
+    } else if (strcmp(n, "discard") == 0) {
+        cmd_discard(c, m);
+    } else if (strcmp(n, "shutdown") == 0) {
+        log_warn("User requested shutdown...");
+        proxy_shutdown();
+        reply_ok(m);
+    } else {
+        /* readonly, readwrite, asking, unwatch: cluster-client handshakes
+         * that mean nothing behind the proxy. */
+        reply_ok(m);
+    }
+}

@@ -1,0 +1,596 @@
+/*
+ * proxy.c -- see proxy.h.
+ */
+#include "proxy/proxy.h"
+
+#include "common/buf.h"
+#include "common/http.h"
+#include "common/listener.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/reply.h"
+#include "common/resp.h"
+#include "common/sbuf.h"
+#include "common/util.h"
+#include "proxy/back.h"
+#include "proxy/cmdtab.h"
+#include "proxy/front.h"
+#include "proxy/health.h"
+#include "proxy/msg.h"
+#include "proxy/router.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#define PROXY_CRON_HZ 10
+
+struct proxy proxy;
+
+static struct listener listener;
+static struct http_server metrics;
+static const struct stats_desc metric_desc[] = {PROXY_METRICS(STATS_DESC)};
+
+long long
+proxy_now_us(void)
+{
+    return (long long)(ev_now(proxy.loop) * 1000000.0);
+}
+
+long long
+proxy_now_ms(void)
+{
+    return proxy_now_us() / 1000;
+}
+
+/* ---- options ---- */
+
+static const struct conf_enum modes[] = {
+    {"central", MODE_CENTRAL}, {"partitioned", MODE_PARTITIONED}, {"replicated", MODE_REPLICATED},
+    {NULL, 0},
+};
+
+static const struct conf_enum loglevels[] = {
+    {"debug", LL_DEBUG},     {"verbose", LL_VERBOSE}, {"notice", LL_NOTICE},
+    {"warning", LL_WARNING}, {"nothing", LL_NOTHING}, {NULL, 0},
+};
+
+static void
+append_line(char ***list, int *n, const char *line)
+{
+    *list = mem_realloc(*list, (size_t)(*n + 1) * sizeof(char *));
+    (*list)[(*n)++] = mem_strdup(line);
+}
+
+static void
+free_lines(char ***list, int *n)
+{
+    for (int i = 0; i < *n; i++) {
+        mem_free((*list)[i]);
+    }
+    mem_free(*list);
+    *list = NULL;
+    *n = 0;
+}
+
+static int
+set_node(const struct conf_option *o, int argc, char **argv, char *err, size_t errlen)
+{
+    (void)o;
+    for (int i = 0; i < argc; i++) {
+        char host[NET_ADDR_MAX];
+        int port;
+        if (!net_parse_hostport(argv[i], host, sizeof(host), &port) || port == 0) {
+            snprintf(err, errlen, "'%s' is not HOST:PORT", argv[i]);
+            return SC_ERR;
+        }
+        append_line(&proxy.rcfg.nodes, &proxy.rcfg.nnodes, argv[i]);
+    }
+    if (argc == 0) {
+        snprintf(err, errlen, "node takes HOST:PORT");
+        return SC_ERR;
+    }
+    return SC_OK;
+}
+
+static size_t
+get_lines(char **list, int n, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && used < len; i++) {
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", i > 0 ? ", " : "", list[i]);
+    }
+    return MIN(used, len - 1);
+}
+
+static size_t
+get_node(const struct conf_option *o, char *buf, size_t len)
+{
+    (void)o;
+    return get_lines(proxy.rcfg.nodes, proxy.rcfg.nnodes, buf, len);
+}
+
+static int
+set_shard(const struct conf_option *o, int argc, char **argv, char *err, size_t errlen)
+{
+    char line[1024];
+    size_t used = 0;
+
+    (void)o;
+    if (argc < 2) {
+        snprintf(err, errlen, "shard takes SLOTS PRIMARY [REPLICA...]");
+        return SC_ERR;
+    }
+    for (int i = 0; i < argc && used < sizeof(line); i++) {
+        used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%s", i > 0 ? " " : "", argv[i]);
+    }
+    append_line(&proxy.rcfg.shards, &proxy.rcfg.nshards, line);
+    return SC_OK;
+}
+
+static size_t
+get_shard(const struct conf_option *o, char *buf, size_t len)
+{
+    (void)o;
+    return get_lines(proxy.rcfg.shards, proxy.rcfg.nshards, buf, len);
+}
+
+static int
+set_quorum(const struct conf_option *o, int argc, char **argv, char *err, size_t errlen)
+{
+    long long n;
+
+    (void)o;
+    if (argc != 1) {
+        snprintf(err, errlen, "write-quorum takes all, majority or a number");
+        return SC_ERR;
+    }
+    if (strcasecmp(argv[0], "all") == 0) {
+        proxy.opt.write_quorum = PROXY_QUORUM_ALL;
+    } else if (strcasecmp(argv[0], "majority") == 0) {
+        proxy.opt.write_quorum = PROXY_QUORUM_MAJORITY;
+    } else if (util_str2ll(argv[0], strlen(argv[0]), &n) && n >= 1) {
+        proxy.opt.write_quorum = n;
+    } else {
+        snprintf(err, errlen, "write-quorum takes all, majority or a number >= 1");
+        return SC_ERR;
+    }
+    return SC_OK;
+}
+
+static size_t
+get_quorum(const struct conf_option *o, char *buf, size_t len)
+{
+    (void)o;
+    long long q = proxy.opt.write_quorum;
+    int n = q == PROXY_QUORUM_ALL        ? snprintf(buf, len, "all")
+            : q == PROXY_QUORUM_MAJORITY ? snprintf(buf, len, "majority")
+                                         : snprintf(buf, len, "%lld", q);
+    return n < 0 ? 0 : MIN((size_t)n, len - 1);
+}
+
+const struct conf_option proxy_options[] = {
+    CONF_INT_OPT("port", &proxy.opt.port, "7000", 0, 65535, 0, NULL,
+                 "TCP port clients connect to (0: pick a free one)"),
+    CONF_STR_OPT("bind", &proxy.opt.bind, "127.0.0.1", 0, NULL,
+                 "addresses to listen on, separated by spaces"),
+    CONF_ENUM_OPT("mode", &proxy.rcfg.mode, "central", modes, 0, NULL,
+                  "central, partitioned or replicated"),
+    CONF_CUSTOM_OPT("node", NULL, set_node, get_node, 0, NULL,
+                    "HOST:PORT of a node (central: one; replicated: each replica)"),
+    CONF_CUSTOM_OPT("shard", NULL, set_shard, get_shard, 0, NULL,
+                    "partitioned: SLOTS PRIMARY [REPLICA...], SLOTS like 0-5460 or 0-100,200-300"),
+    CONF_STR_OPT("requirepass", &proxy.opt.requirepass, "", 0, NULL,
+                 "password clients must AUTH with (empty: none)"),
+    CONF_STR_OPT("node-password", &proxy.opt.node_password, "", 0, NULL,
+                 "password the proxy AUTHs to nodes with (empty: none)"),
+    CONF_INT_OPT("node-timeout", &proxy.opt.node_timeout_ms, "1000", 10, INT_MAX, 0, NULL,
+                 "ms a node may take to answer before it is marked down"),
+    CONF_INT_OPT("health-interval", &proxy.opt.health_interval_ms, "500", 10, INT_MAX, 0, NULL,
+                 "ms between health checks (PING) of every node"),
+    CONF_CUSTOM_OPT("write-quorum", "all", set_quorum, get_quorum, 0, NULL,
+                    "replicas that must acknowledge a write: all, majority or N"),
+    CONF_INT_OPT("read-retries", &proxy.opt.read_retries, "2", 0, 16, 0, NULL,
+                 "times a read that failed with its node is retried on another replica"),
+    CONF_INT_OPT("metrics-port", &proxy.opt.metrics_port, "0", 0, 65535, 0, NULL,
+                 "HTTP port serving Prometheus /metrics (0: off)"),
+    CONF_STR_OPT("metrics-bind", &proxy.opt.metrics_bind, "127.0.0.1", 0, NULL,
+                 "address of the metrics port"),
+    CONF_INT_OPT("maxclients", &proxy.opt.maxclients, "10000", 1, INT_MAX, 0, NULL,
+                 "connections beyond this get -ERR max number of clients reached"),
+    CONF_INT_OPT("timeout", &proxy.opt.timeout, "0", 0, INT_MAX, 0, NULL,
+                 "close clients idle this many seconds (0: never)"),
+    CONF_INT_OPT("tcp-backlog", &proxy.opt.tcp_backlog, "511", 0, INT_MAX, 0, NULL,
+                 "listen() backlog"),
+    CONF_INT_OPT("tcp-keepalive", &proxy.opt.tcp_keepalive, "300", 0, INT_MAX, 0, NULL,
+                 "TCP keepalive interval in seconds (0: off)"),
+    CONF_MEM_OPT("proto-max-bulk-len", &proxy.opt.proto_max_bulk_len, "512mb", 0, NULL,
+                 "largest bulk string a client may send"),
+    CONF_MEM_OPT("client-query-buffer-limit", &proxy.opt.query_buffer_limit, "1gb", 0, NULL,
+                 "close a client whose unprocessed input exceeds this"),
+    CONF_STR_OPT("logfile", &proxy.opt.logfile, "", 0, NULL, "log file (empty: stderr)"),
+    CONF_ENUM_OPT("loglevel", &proxy.opt.loglevel, "notice", loglevels, 0, NULL,
+                  "debug, verbose, notice or warning"),
+    CONF_STR_OPT("pidfile", &proxy.opt.pidfile, "", 0, NULL, "write the pid here"),
+    CONF_END,
+};
+
+static struct router *
+build_router(char *err, size_t errlen)
+{
+    return router_build(&proxy.rcfg, err, errlen);
+}
+
+void
+proxy_configure(int argc, char **argv)
+{
+    char err[1024];
+
+    conf_defaults(proxy_options);
+    if (conf_load_args(proxy_options, argc, argv, err, sizeof(err)) != SC_OK) {
+        fprintf(stderr, "slotcache-proxy: %s\n", err);
+        exit(1);
+    }
+    if (argc > 0 && strncmp(argv[0], "--", 2) != 0) {
+        char *abs = realpath(argv[0], NULL);
+        proxy.config_file = mem_strdup(abs != NULL ? abs : argv[0]);
+        free(abs);
+    }
+}
+
+int
+proxy_reload(char *err, size_t errlen)
+{
+    struct router_config saved = proxy.rcfg;
+
+    if (proxy.config_file == NULL) {
+        snprintf(err, errlen, "the proxy was started without a config file");
+        return SC_ERR;
+    }
+    proxy.rcfg.nodes = proxy.rcfg.shards = NULL;
+    proxy.rcfg.nnodes = proxy.rcfg.nshards = 0;
+    struct router *r = NULL;
+    if (conf_load_file(proxy_options, proxy.config_file, err, errlen) == SC_OK) {
+        r = build_router(err, errlen);
+    }
+    if (r == NULL) {
+        free_lines(&proxy.rcfg.nodes, &proxy.rcfg.nnodes);
+        free_lines(&proxy.rcfg.shards, &proxy.rcfg.nshards);
+        proxy.rcfg = saved;
+        log_warn("config reload failed, keeping the running shard map: %s", err);
+        return SC_ERR;
+    }
+    free_lines(&saved.nodes, &saved.nnodes);
+    free_lines(&saved.shards, &saved.nshards);
+    router_install(r);
+    proxy.stats[STAT_config_reloads]++;
+    log_notice("config reloaded: mode %s, %d shard(s)", modes[r->mode].name, r->nshards);
+    return SC_OK;
+}
+
+/* ---- node authentication ---- */
+
+static void
+auth_done(struct msg *m)
+{
+    if (!(m->flags & MSG_FAILED) && (m->flags & MSG_ERROR) && m->member != NULL) {
+        char why[200];
+        snprintf(why, sizeof(why), "AUTH refused: %.*s", (int)MIN(m->rsp.len, 120) - 2,
+                 m->rsp.p + 1);
+        back_fail(m->member->conn, why);
+    }
+}
+
+void
+proxy_auth_node(struct back *b)
+{
+    const char *pw = proxy.opt.node_password;
+    struct bufq *out = front_out();
+    struct msg *m = msg_get();
+
+    resp_add_array(out, 2);
+    resp_add_bulk(out, "AUTH", 4);
+    resp_add_bulk(out, pw, strlen(pw));
+    m->req = front_take_out();
+    m->on_done = auth_done;
+    back_send_first(b, m);
+    msg_put(&m);
+}
+
+/* ---- listeners, loop hooks ---- */
+
+static void
+on_connection(int fd, const char *peer)
+{
+    if (proxy.nclients >= (uint64_t)proxy.opt.maxclients) {
+        listener_refuse(fd, "-" ERR_MAXCLIENTS "\r\n");
+        proxy.stats[STAT_rejected_connections]++;
+        return;
+    }
+    proxy.stats[STAT_total_connections_received]++;
+    front_create(fd, peer);
+}
+
+static void
+on_cron(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents;
+    long long now_us = proxy_now_us();
+    for (struct member *m = router_members(); m != NULL; m = m->next) {
+        back_check_timeout(m->conn, now_us, proxy.opt.node_timeout_ms);
+    }
+    if (proxy.opt.timeout > 0) {
+        for (struct front *c = proxy.clients; c != NULL; c = c->next) {
+            if (now_us / 1000 - c->last_io_ms > proxy.opt.timeout * 1000 && c->qhead == NULL) {
+                front_close_async(c);
+            }
+        }
+    }
+    listener_resume(&listener);
+}
+
+static void
+on_before_sleep(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    (void)w;
+    (void)revents;
+    if (proxy.reload_asap) {
+        char err[512];
+        proxy.reload_asap = false;
+        proxy_reload(err, sizeof(err));
+    }
+    back_flush_all();
+    bool closing = proxy.to_close != NULL;
+    front_flush_all();
+    if (closing) {
+        listener_resume(&listener);
+    }
+    if (proxy.shutdown_asap) {
+        ev_break(loop, EVBREAK_ALL);
+    }
+}
+
+static void
+on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    if (w->signum == SIGHUP) {
+        log_notice("Received SIGHUP, reloading the config");
+        proxy.reload_asap = true;
+        return;
+    }
+    log_warn("Received %s scheduling shutdown...", w->signum == SIGINT ? "SIGINT" : "SIGTERM");
+    proxy_shutdown();
+}
+
+void
+proxy_shutdown(void)
+{
+    proxy.shutdown_asap = true;
+}
+
+static bool
+metrics_page(const char *path, struct sbuf *body, const char **type)
+{
+    if (strcmp(path, "/metrics") == 0) {
+        *type = "text/plain; version=0.0.4";
+        proxy_metrics(body);
+        return true;
+    }
+    if (strcmp(path, "/") == 0 || strcmp(path, "/info") == 0) {
+        proxy_info(body, "all");
+        return true;
+    }
+    return false;
+}
+
+int
+proxy_setup(void)
+{
+    char err[1024];
+    uint8_t r[20];
+
+    if (log_setup(proxy.opt.logfile, proxy.opt.loglevel, 'P') != SC_OK) {
+        fprintf(stderr, "slotcache-proxy: can't open the log file %s: %s\n", proxy.opt.logfile,
+                strerror(errno));
+        return SC_ERR;
+    }
+    proxy.loop = EV_DEFAULT;
+    ev_now_update(proxy.loop);
+    proxy.start_ms = proxy_now_ms();
+    if (getrandom(r, sizeof(r), 0) != sizeof(r)) {
+        return SC_ERR;
+    }
+    for (size_t i = 0; i < sizeof(r); i++) {
+        snprintf(proxy.run_id + i * 2, 3, "%02x", r[i]);
+    }
+    srandom((unsigned)(r[0] | r[1] << 8 | r[2] << 16) ^ (unsigned)getpid());
+    cmdtab_setup();
+    msg_setup();
+    struct router *rt = build_router(err, sizeof(err));
+    if (rt == NULL) {
+        fprintf(stderr, "slotcache-proxy: %s\n", err);
+        log_warn("bad topology: %s", err);
+        return SC_ERR;
+    }
+    router_install(rt);
+    if (listener_open(&listener, proxy.loop, proxy.opt.bind, (int)proxy.opt.port,
+                      (int)proxy.opt.tcp_backlog, on_connection, err, sizeof(err)) != SC_OK) {
+        log_warn("Could not create the listening socket: %s", err);
+        return SC_ERR;
+    }
+    proxy.bound_port = listener.port;
+    metrics.fd = -1;
+    if (proxy.opt.metrics_port > 0 &&
+        http_listen(&metrics, proxy.loop, proxy.opt.metrics_bind, (int)proxy.opt.metrics_port,
+                    metrics_page, err, sizeof(err)) != SC_OK) {
+        log_warn("Could not open the metrics port: %s", err);
+        return SC_ERR;
+    }
+    if (proxy.opt.pidfile[0] != '\0') {
+        FILE *f = fopen(proxy.opt.pidfile, "w");
+        if (f != NULL) {
+            fprintf(f, "%d\n", (int)getpid());
+            fclose(f);
+        }
+    }
+    health_setup();
+    ev_timer_init(&proxy.cron, on_cron, 1.0 / PROXY_CRON_HZ, 1.0 / PROXY_CRON_HZ);
+    ev_timer_start(proxy.loop, &proxy.cron);
+    ev_prepare_init(&proxy.before_sleep, on_before_sleep);
+    ev_prepare_start(proxy.loop, &proxy.before_sleep);
+    ev_signal_init(&proxy.sig_term, on_signal, SIGTERM);
+    ev_signal_start(proxy.loop, &proxy.sig_term);
+    ev_signal_init(&proxy.sig_int, on_signal, SIGINT);
+    ev_signal_start(proxy.loop, &proxy.sig_int);
+    ev_signal_init(&proxy.sig_hup, on_signal, SIGHUP);
+    ev_signal_start(proxy.loop, &proxy.sig_hup);
+    log_notice("slotcache-proxy (mode %s, %d shard(s)) ready on port %d", modes[rt->mode].name,
+               rt->nshards, proxy.bound_port);
+    return SC_OK;
+}
+
+void
+proxy_run(void)
+{
+    ev_run(proxy.loop, 0);
+}
+
+void
+proxy_teardown(void)
+{
+    log_notice("slotcache-proxy is now ready to exit, bye bye...");
+    while (proxy.clients != NULL) {
+        front_free(proxy.clients);
+    }
+    proxy.pending_write = proxy.to_close = NULL;
+    listener_close(&listener);
+    http_close(&metrics);
+    health_teardown();
+    ev_timer_stop(proxy.loop, &proxy.cron);
+    ev_prepare_stop(proxy.loop, &proxy.before_sleep);
+    ev_signal_stop(proxy.loop, &proxy.sig_term);
+    ev_signal_stop(proxy.loop, &proxy.sig_int);
+    ev_signal_stop(proxy.loop, &proxy.sig_hup);
+    router_teardown();
+    msg_teardown();
+    cmdtab_teardown();
+    if (proxy.opt.pidfile[0] != '\0') {
+        unlink(proxy.opt.pidfile);
+    }
+    free_lines(&proxy.rcfg.nodes, &proxy.rcfg.nnodes);
+    free_lines(&proxy.rcfg.shards, &proxy.rcfg.nshards);
+    bufq_clear(front_out());
+    buf_pool_drain();
+    conf_free(proxy_options);
+    mem_free(proxy.config_file);
+    log_teardown();
+}
+
+/* ---- INFO and metrics ---- */
+
+static void
+info_nodes(struct sbuf *s)
+{
+    stats_info_section(s, "Nodes");
+    for (int i = 0; i < router->nshards; i++) {
+        const struct shard *sh = router->shards[i];
+        for (int j = 0; j < sh->nmembers; j++) {
+            const struct member *m = sh->members[j];
+            sbuf_printf(s,
+                        "node%d_%d:addr=%s,shard=%d,slots=%s,status=%s,requests=%" PRIu64
+                        ",errors=%" PRIu64 ",failures=%" PRIu64 ",avg_latency_us=%" PRIu64
+                        ",resyncs=%" PRIu64 ",pending=%u%s%s\r\n",
+                        i, j, m->addr, sh->id, sh->slots, member_state_name(m->state), m->requests,
+                        m->errors, m->failures,
+                        m->latency_n > 0 ? m->latency_us_sum / m->latency_n : 0, m->resyncs,
+                        m->conn->nq, m->state == MEMBER_DOWN ? ",down_reason=" : "",
+                        m->state == MEMBER_DOWN ? m->down_reason : "");
+        }
+    }
+}
+
+void
+proxy_info(struct sbuf *s, const char *section)
+{
+    bool all = strcasecmp(section, "all") == 0 || strcasecmp(section, "everything") == 0 ||
+               strcasecmp(section, "default") == 0;
+    long long up = (proxy_now_ms() - proxy.start_ms) / 1000;
+
+    if (all || strcasecmp(section, "server") == 0 || strcasecmp(section, "proxy") == 0) {
+        stats_info_section(s, "Server");
+        stats_info_str(s, "redis_version", "7.0.0");
+        stats_info_str(s, "slotcache_proxy", "0.1.0");
+        stats_info_str(s, "redis_mode", "cluster");
+        stats_info_str(s, "proxy_mode", modes[router->mode].name);
+        stats_info_i64(s, "shards", router->nshards);
+        stats_info_i64(s, "process_id", getpid());
+        stats_info_str(s, "run_id", proxy.run_id);
+        stats_info_i64(s, "tcp_port", proxy.bound_port);
+        stats_info_i64(s, "uptime_in_seconds", up);
+        stats_info_str(s, "config_file", proxy.config_file != NULL ? proxy.config_file : "");
+    }
+    if (all || strcasecmp(section, "clients") == 0) {
+        stats_info_section(s, "Clients");
+        stats_info_u64(s, "connected_clients", proxy.nclients);
+        stats_info_i64(s, "maxclients", proxy.opt.maxclients);
+        stats_info_u64(s, "messages_in_flight", msg_in_use());
+    }
+    if (all || strcasecmp(section, "stats") == 0) {
+        stats_info_section(s, "Stats");
+        stats_info_render(s, metric_desc, proxy.stats, PROXY_METRIC_COUNT);
+    }
+    if (all || strcasecmp(section, "replication") == 0) {
+        stats_info_section(s, "Replication");
+        stats_info_str(s, "role", "master");
+        stats_info_i64(s, "connected_slaves", 0);
+    }
+    if (all || strcasecmp(section, "cluster") == 0) {
+        stats_info_section(s, "Cluster");
+        stats_info_i64(s, "cluster_enabled", 1);
+    }
+    if (all || strcasecmp(section, "nodes") == 0) {
+        info_nodes(s);
+    }
+}
+
+void
+proxy_metrics(struct sbuf *s)
+{
+    char labels[256];
+
+    stats_prom_render(s, "slotcache_proxy", metric_desc, proxy.stats, PROXY_METRIC_COUNT, NULL);
+    stats_prom_sample(s, "slotcache_proxy", "connected_clients", STATS_GAUGE,
+                      "client connections open", NULL, (double)proxy.nclients);
+    for (int i = 0; i < router->nshards; i++) {
+        const struct shard *sh = router->shards[i];
+        for (int j = 0; j < sh->nmembers; j++) {
+            const struct member *m = sh->members[j];
+            snprintf(labels, sizeof(labels), "node=\"%s\",shard=\"%d\"", m->addr, sh->id);
+            stats_prom_sample(s, "slotcache_proxy", "node_up", STATS_GAUGE,
+                              "1 if the node serves reads", labels, m->state == MEMBER_UP);
+            stats_prom_sample(s, "slotcache_proxy", "node_requests_total", STATS_COUNTER,
+                              "requests sent to the node", labels, (double)m->requests);
+            stats_prom_sample(s, "slotcache_proxy", "node_errors_total", STATS_COUNTER,
+                              "error replies from the node", labels, (double)m->errors);
+            stats_prom_sample(s, "slotcache_proxy", "node_failures_total", STATS_COUNTER,
+                              "requests failed because the node was unavailable", labels,
+                              (double)m->failures);
+            stats_prom_sample(s, "slotcache_proxy", "node_latency_seconds_avg", STATS_GAUGE,
+                              "mean reply latency", labels,
+                              m->latency_n > 0
+                                  ? (double)m->latency_us_sum / (double)m->latency_n / 1e6
+                                  : 0.0);
+        }
+    }
+}

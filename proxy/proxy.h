@@ -1,0 +1,119 @@
+/*
+ * proxy.h -- slotcache-proxy's process-wide state: options, listener,
+ * clients, counters, and the loop's periodic and before-sleep work.
+ *
+ * Setup order (proxy_setup): options -> log -> command table -> router ->
+ * listeners -> health checks -> metrics endpoint -> cron; teardown reverses.
+ */
+#pragma once
+
+#include "common/conf.h"
+#include "common/stats.h"
+#include "proxy/router.h"
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define PROXY_MAX_LISTENERS 16
+#define PROXY_QUORUM_ALL 0
+#define PROXY_QUORUM_MAJORITY -1
+
+#define PROXY_METRICS(X)                                                                           \
+    X(total_connections_received, COUNTER, "client connections accepted")                          \
+    X(rejected_connections, COUNTER, "connections refused by maxclients")                          \
+    X(total_commands_processed, COUNTER, "client requests answered")                               \
+    X(total_error_replies, COUNTER, "error replies sent to clients")                               \
+    X(forwarded_requests, COUNTER, "requests forwarded to one node as received")                   \
+    X(split_requests, COUNTER, "multi-key requests split across shards")                           \
+    X(fanout_requests, COUNTER, "requests sent to several nodes (all shards, replicas)")           \
+    X(local_requests, COUNTER, "requests the proxy answered itself")                               \
+    X(node_failures, COUNTER, "requests failed because a node was unavailable")                    \
+    X(read_retries, COUNTER, "reads retried on another replica after a failure")                   \
+    X(quorum_failures, COUNTER, "replicated writes that did not reach their quorum")               \
+    X(node_bytes_in, COUNTER, "bytes read from nodes")                                             \
+    X(node_bytes_out, COUNTER, "bytes written to nodes")                                           \
+    X(total_net_input_bytes, COUNTER, "bytes read from clients")                                   \
+    X(total_net_output_bytes, COUNTER, "bytes written to clients")                                 \
+    X(config_reloads, COUNTER, "successful config reloads")
+
+enum { PROXY_METRICS(STATS_ENUM) PROXY_METRIC_COUNT };
+
+struct front;
+
+struct proxy_options {
+    long long port;
+    char *bind;
+    long long tcp_backlog;
+    long long maxclients;
+    long long timeout;
+    long long tcp_keepalive;
+    char *requirepass;
+    char *node_password;
+    long long node_timeout_ms;
+    long long health_interval_ms;
+    long long write_quorum; /* PROXY_QUORUM_ALL, _MAJORITY, or a count */
+    long long read_retries;
+    long long metrics_port;
+    char *metrics_bind;
+    unsigned long long proto_max_bulk_len;
+    unsigned long long query_buffer_limit;
+    char *logfile;
+    int loglevel;
+    char *pidfile;
+    char *loader;
+};
+
+struct proxy {
+    struct ev_loop *loop;
+    struct proxy_options opt;
+    struct router_config rcfg;
+
+    int listen_fd[PROXY_MAX_LISTENERS];
+    ev_io listen_io[PROXY_MAX_LISTENERS];
+    int nlisten;
+    int bound_port;
+
+    ev_timer cron;
+    ev_prepare before_sleep;
+    ev_signal sig_term, sig_int, sig_hup;
+
+    struct front *clients;
+    uint64_t nclients;
+    uint64_t next_client_id;
+    struct front *pending_write;
+    struct front *to_close;
+    bool accept_paused;
+
+    uint64_t stats[PROXY_METRIC_COUNT];
+    long long start_ms;
+    char run_id[41];
+    char *config_file;
+    bool shutdown_asap;
+    bool reload_asap;
+};
+
+extern struct proxy proxy;
+extern const struct conf_option proxy_options[];
+
+void proxy_configure(int argc, char **argv);
+int proxy_setup(void);
+void proxy_run(void);
+void proxy_teardown(void);
+void proxy_shutdown(void);
+/* Re-reads the config file and installs its shard map; clients stay
+ * connected.  SC_ERR with the reason in err keeps the running map. */
+int proxy_reload(char *err, size_t errlen);
+
+long long proxy_now_us(void);
+long long proxy_now_ms(void);
+
+/* Queues AUTH <node-password> at the front of b's queue (after connect). */
+struct back;
+void proxy_auth_node(struct back *b);
+
+/* INFO text of the proxy itself (sections Server, Clients, Stats, Nodes). */
+struct sbuf;
+void proxy_info(struct sbuf *s, const char *section);
+/* Prometheus text for /metrics. */
+void proxy_metrics(struct sbuf *s);

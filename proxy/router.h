@@ -1,0 +1,108 @@
+/*
+ * router.h -- shards, their members, and which shard owns each hash slot.
+ *
+ * One model serves the three topologies: a shard is a group of nodes that
+ * hold the same keys (its members), and every hash slot belongs to one
+ * shard.  central = one shard of one node; replicated = one shard of N
+ * nodes; partitioned = N shards, each one node or a primary with replicas.
+ * Writes go to every healthy member of the key's shard, reads to one.
+ *
+ * A member is UP (reads and writes), DOWN (nothing; health checks probe
+ * it), or SYNCING (back from DOWN: it gets writes while it is refilled from
+ * an UP member, and reads only once it is UP again).  See health.h.
+ *
+ * The router is rebuilt on config reload; members are kept by address, so
+ * their connections and states survive a reload.
+ */
+#pragma once
+
+#include "common/net.h"
+#include "common/slot.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SHARD_MEMBERS_MAX 16
+#define ROUTER_SHARDS_MAX 1024
+
+enum router_mode { MODE_CENTRAL, MODE_PARTITIONED, MODE_REPLICATED };
+enum member_state { MEMBER_UP, MEMBER_DOWN, MEMBER_SYNCING };
+
+struct back;
+struct resync;
+
+struct member {
+    char addr[NET_ADDR_MAX]; /* "host:port" as configured */
+    char host[NET_ADDR_MAX];
+    int port;
+    int state;             /* enum member_state */
+    struct back *conn;     /* one pipelined connection (order matters: see msg.h) */
+    struct resync *resync; /* while SYNCING */
+    struct shard *shard;
+    bool in_use;           /* in the current router (reload bookkeeping) */
+    bool probing;          /* a health PING is outstanding */
+    long long down_since_ms;
+    long long last_ok_ms;
+    char down_reason[128];
+    /* figures for INFO */
+    uint64_t requests, errors, failures, latency_us_sum, latency_n;
+    uint64_t resyncs, keys_resynced;
+    struct member *next; /* every member ever configured */
+};
+
+struct shard {
+    int id;
+    char slots[256]; /* as configured, for messages ("0-5460") */
+    struct member *members[SHARD_MEMBERS_MAX];
+    int nmembers;
+    uint32_t rr; /* next member to read from */
+};
+
+struct router {
+    int mode;
+    struct shard *shards[ROUTER_SHARDS_MAX];
+    int nshards;
+    uint16_t slot_shard[SLOT_COUNT]; /* shard index of each slot */
+};
+
+extern struct router *router;
+
+/* Config lines, kept as written until the router is built. */
+struct router_config {
+    int mode;
+    char **nodes; /* "host:port" */
+    int nnodes;
+    char **shards; /* "SLOTS PRIMARY [REPLICA...]" */
+    int nshards;
+};
+
+/* Builds a router from config; NULL with a reason (e.g. which slots no
+ * shard owns) in err. */
+struct router *router_build(const struct router_config *cfg, char *err, size_t errlen);
+/* Makes r the current router; members no longer used are closed. */
+void router_install(struct router *r);
+void router_free(struct router *r);
+void router_teardown(void);
+
+static inline struct shard *
+router_shard_of(unsigned slot)
+{
+    return router->shards[router->slot_shard[slot]];
+}
+
+/* A member to read from: UP, round robin; NULL if none is. exclude may
+ * name a member not to use (the one a failed read went to). */
+struct member *router_read_member(struct shard *s, const struct member *exclude);
+/* Members a write goes to (UP and SYNCING); returns how many. */
+int router_write_members(struct shard *s, struct member **out);
+/* Successes a replicated write needs, given how many members it reached. */
+int router_quorum(const struct shard *s, int sent);
+/* Every member of every shard, once. */
+int router_all_members(struct member **out, int max);
+/* Marks m DOWN (why for INFO and the log). */
+void member_down(struct member *m, const char *why);
+const char *member_state_name(int state);
+/* "shard 2 (slots 10923-16383)" */
+void router_shard_desc(const struct shard *s, char *buf, size_t len);
+/* Walks every member ever configured (INFO, cron). */
+struct member *router_members(void);
