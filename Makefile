@@ -31,18 +31,34 @@ LDLIBS  += -ljemalloc
 BINDIR  := bin
 endif
 
+# loader.proto is compiled by protoc-c into the build tree; the loader and
+# the proxy (its client) both link the generated code.  Generated code is
+# compiled without our warning flags: it is protoc-c's, not ours.
+GEN        := $(B)/gen
+PROTO_C    := $(GEN)/loader/loader.pb-c.c
+PROTO_H    := $(GEN)/loader/loader.pb-c.h
+PROTO_OBJ  := $(GEN)/loader/loader.pb-c.o
+PQ_CFLAGS  := $(shell pkg-config --cflags libpq 2>/dev/null)
+CFLAGS     += -I$(GEN) $(PQ_CFLAGS)
+
 COMMON_SRC := $(wildcard common/*.c)
 NODE_SRC   := $(filter-out node/main.c,$(wildcard node/*.c))
 PROXY_SRC  := $(filter-out proxy/main.c,$(wildcard proxy/*.c))
+LOADER_SRC := $(filter-out loader/main.c,$(wildcard loader/*.c))
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
 NODE_OBJ   := $(NODE_SRC:%.c=$(B)/%.o)
 PROXY_OBJ  := $(PROXY_SRC:%.c=$(B)/%.o)
+LOADER_OBJ := $(LOADER_SRC:%.c=$(B)/%.o)
 
 LIBCOMMON := $(B)/libcommon.a
 LIBNODE   := $(B)/libnode.a
 LIBPROXY  := $(B)/libproxy.a
+LIBLOADER := $(B)/libloader.a
 
 BINARIES := $(BINDIR)/slotcache-node $(BINDIR)/slotcache-proxy
+ifneq ($(wildcard loader/main.c),)
+BINARIES += $(BINDIR)/slotcache-loader
+endif
 ifneq ($(wildcard cluster-tools/bench.c),)
 BINARIES += $(BINDIR)/slotcache-bench
 endif
@@ -72,13 +88,31 @@ $(LIBNODE): $(NODE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+$(PROTO_C) $(PROTO_H) &: loader/loader.proto
+	@mkdir -p $(GEN)
+	protoc-c --c_out=$(GEN) loader/loader.proto
+
+$(PROTO_OBJ): $(PROTO_C)
+	$(CC) -std=c11 -g -O2 -I$(GEN) $(filter -fsanitize% -DSC_MALLOC_LIBC,$(CFLAGS)) -c $< -o $@
+
+# Everything that includes the generated header waits for it.
+$(PROXY_OBJ) $(LOADER_OBJ) $(B)/loader/main.o $(B)/proxy/main.o: | $(PROTO_H)
+
+$(LIBLOADER): $(LOADER_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BINDIR)/slotcache-loader: $(B)/loader/main.o $(LIBLOADER) $(PROTO_OBJ) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lpq -lprotobuf-c $(LDLIBS)
+
 $(LIBPROXY): $(PROXY_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BINDIR)/slotcache-proxy: $(B)/proxy/main.o $(LIBPROXY) $(LIBCOMMON)
+$(BINDIR)/slotcache-proxy: $(B)/proxy/main.o $(LIBPROXY) $(PROTO_OBJ) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ -lprotobuf-c $(LDLIBS)
 
 $(BINDIR)/slotcache-node: $(B)/node/main.o $(LIBNODE) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
@@ -91,14 +125,17 @@ $(BINDIR)/slotcache-bench: $(B)/cluster-tools/bench.o $(LIBNODE) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ -lhiredis $(LDLIBS)
 
 # Unit tests link the libraries: a test pulls in only the modules it uses.
-$(B)/tests/test_%: tests/unit/test_%.c $(LIBNODE) $(LIBCOMMON)
+TEST_LIBS := $(LIBLOADER) $(LIBPROXY) $(LIBNODE) $(PROTO_OBJ) $(LIBCOMMON)
+TEST_LDLIBS := -lpq -lprotobuf-c $(LDLIBS)
+
+$(B)/tests/test_%: tests/unit/test_%.c $(TEST_LIBS) | $(PROTO_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBNODE) $(LIBCOMMON) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_LIBS) $(TEST_LDLIBS)
 
 # Fuzz harnesses, replayed over their corpus with a plain main() (gcc, any flavour).
-$(B)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(LIBNODE) $(LIBCOMMON)
+$(B)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(TEST_LIBS) | $(PROTO_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay_main.c $(LIBNODE) $(LIBCOMMON) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay_main.c $(TEST_LIBS) $(TEST_LDLIBS)
 
 unit: all
 	tests/run-unit.sh $(B)/tests
