@@ -6,7 +6,7 @@
 #include "common/mem.h"
 #include "node/client.h"
 #include "node/cmd.h"
-#include "node/ht.h"
+#include "common/ht.h"
 #include "node/kv.h"
 #include "node/server.h"
 

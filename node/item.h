@@ -21,7 +21,7 @@
 #pragma once
 
 #include "common/defs.h"
-#include "node/ht.h"
+#include "common/ht.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -2,7 +2,7 @@
  * ht.c -- see ht.h.  The algorithms are redis dict.c's (two tables,
  * incremental rehash, reverse-binary scan cursor); the code is our own.
  */
-#include "node/ht.h"
+#include "common/ht.h"
 
 #include "common/defs.h"
 #include "common/mem.h"

@@ -1,5 +1,6 @@
 /*
- * ht.h -- an intrusive chained hash table with incremental rehashing.
+ * ht.h -- an intrusive chained hash table with incremental rehashing (shared:
+ * the node's keyspace and hashes, the proxy's single-flight map and caches).
  *
  * Entries embed a struct ht_node (memcached's h_next), so inserting
  * allocates nothing beyond the bucket array.  A ht_type says how to hash an
