@@ -14,6 +14,7 @@
 #include "proxy/msg.h"
 #include "proxy/multikey.h"
 #include "proxy/proxy.h"
+#include "proxy/readthru.h"
 #include "proxy/router.h"
 
 #include <errno.h>
@@ -266,9 +267,30 @@ front_flush_all(void)
 
 /* ---- routing ---- */
 
+/* A GET's first answer: a hit or a miss, and a miss of a routed key is
+ * loaded from the database instead of answered nil. */
+static bool
+get_answered(struct msg *m)
+{
+    m->flags &= (uint16_t)~MSG_GET;
+    if (m->flags & MSG_NIL) {
+        proxy.stats[STAT_keyspace_misses]++;
+        if (m->flags & MSG_READTHRU) {
+            readthru_get(m, true);
+            return true;
+        }
+    } else if (!(m->flags & MSG_ERROR)) {
+        proxy.stats[STAT_keyspace_hits]++;
+    }
+    return false;
+}
+
 void
 front_msg_done(struct msg *m)
 {
+    if ((m->flags & MSG_GET) && !(m->flags & MSG_FAILED) && get_answered(m)) {
+        return;
+    }
     if ((m->flags & MSG_FAILED) && !(m->flags & MSG_WRITE) && m->shard != NULL &&
         m->nretry < proxy.opt.read_retries) {
         struct member *alt = router_read_member(m->shard, m->member);
@@ -281,6 +303,10 @@ front_msg_done(struct msg *m)
             back_send(alt->conn, m);
             return;
         }
+    }
+    if ((m->flags & MSG_FAILED) && (m->flags & MSG_READTHRU)) {
+        readthru_get(m, false); /* no node has the key's shard: ask the database */
+        return;
     }
     if (m->flags & MSG_FAILED) {
         proxy.stats[STAT_node_failures]++;
@@ -319,6 +345,10 @@ front_route_shard(struct msg *m, struct shard *s)
         /* A single-node shard that is down gets the write anyway: a node
          * that restarted is usable at once (it is a cache, it starts empty). */
         mb = s->members[0];
+    }
+    if (mb == NULL && (m->flags & MSG_READTHRU)) {
+        readthru_get(m, false); /* the shard is down: straight from the database */
+        return;
     }
     if (mb == NULL) {
         fail_shard(m, s);
@@ -364,6 +394,14 @@ refuse(struct msg *m, const struct pcmd *cmd)
     front_answer_error(m, text);
 }
 
+static const struct pcmd *cmd_get; /* GET counts hits and may read through */
+
+void
+front_setup(void)
+{
+    cmd_get = cmdtab_find("get");
+}
+
 static void
 dispatch(struct front *c, struct msg *m)
 {
@@ -391,6 +429,14 @@ dispatch(struct front *c, struct msg *m)
     }
     if (cmd->flags & PCMD_WRITE) {
         m->flags |= MSG_WRITE;
+    }
+    if (cmd == cmd_get) {
+        /* The key is the last word of the request bytes (client's or
+         * re-encoded), so it stays valid as long as m holds them. */
+        m->flags |= MSG_GET;
+        m->klen = (uint32_t)c->argv[1].len;
+        m->key = m->req.p + m->req.len - 2 - m->klen;
+        readthru_mark(m);
     }
     switch (cmd->route) {
     case ROUTE_KEY:

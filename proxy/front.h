@@ -67,6 +67,8 @@ struct front {
     struct front *close_next;
 };
 
+/* After cmdtab_setup(). */
+void front_setup(void);
 void front_create(int fd, const char *peer);
 void front_free(struct front *c);
 void front_close_async(struct front *c);

@@ -48,6 +48,8 @@ typedef void msg_done_fn(struct msg *m);
 #define MSG_INLINE 0x10    /* request re-encoded from an inline command */
 #define MSG_NIL 0x20       /* the reply is a nil bulk/array */
 #define MSG_REPLIED 0x40   /* parent: its reply was given (quorum reached) */
+#define MSG_READTHRU 0x80  /* a GET of a key the loader has a route for */
+#define MSG_GET 0x100      /* a GET: its nil or value counts as a miss or hit */
 
 struct msg {
     struct msg *cnext;    /* in the client's queue, or the free list */
@@ -65,6 +67,8 @@ struct msg {
     uint16_t nreplies;    /* replies the request gets (MULTI..EXEC batch); 0 means 1 */
     uint16_t nskipped;    /* of those, already received and dropped */
     int32_t slot;         /* the keys' slot, -1 when keyless */
+    const char *key;      /* GET: its key, inside req (valid while req is held) */
+    uint32_t klen;
     struct shard *shard;  /* where it is routed */
     struct member *member; /* the node it was sent to */
     /* parent bookkeeping */

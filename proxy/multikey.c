@@ -13,7 +13,9 @@
 #include "proxy/cmdtab.h"
 #include "proxy/front.h"
 #include "proxy/msg.h"
+#include "proxy/loader_client.h"
 #include "proxy/proxy.h"
+#include "proxy/readthru.h"
 #include "proxy/resync.h"
 #include "proxy/router.h"
 
@@ -40,6 +42,7 @@ struct merge {
     char *section;        /* INFO */
     struct sbuf info;     /* INFO: the nodes' figures gathered */
     uint64_t keys, expires;
+    uint32_t loading; /* MGET: keys being read through */
 };
 
 #define MERGE_REPLICATE 100
@@ -205,6 +208,72 @@ finish_scan(struct msg *parent, struct merge *mg)
 
 static void finish_info(struct msg *parent, struct merge *mg);
 
+/* ---- MGET read-through ---- */
+
+struct fill {
+    struct msg *parent;
+    uint32_t index;
+};
+
+static void
+fill_loaded(void *ctx, const struct seg *reply)
+{
+    struct fill *fl = ctx;
+    struct msg *parent = fl->parent;
+    struct merge *mg = parent->merge;
+
+    seg_release(&mg->vals[fl->index]);
+    mg->vals[fl->index] = ref_seg(reply);
+    mem_free(fl);
+    if (--mg->loading == 0) {
+        finish_mget(parent, mg);
+    }
+    msg_put(&parent);
+}
+
+struct mget_keys {
+    struct merge *mg;
+    struct msg *parent;
+};
+
+/* Each nil value of a routed key is read through; the reply waits for all. */
+static void
+count_and_fill(void *ctx, size_t i, const char *p, size_t n)
+{
+    struct mget_keys *mk = ctx;
+    struct merge *mg = mk->mg;
+    const char *key;
+    size_t klen;
+    uint32_t ttl;
+
+    if (i == 0 || i - 1 >= mg->nvals || !resp_bulk_value(p, n, &key, &klen)) {
+        return; /* the command name */
+    }
+    const struct seg *v = &mg->vals[i - 1];
+    bool nil = v->len == 5 && memcmp(v->p, "$-1\r\n", 5) == 0;
+    proxy.stats[nil ? STAT_keyspace_misses : STAT_keyspace_hits]++;
+    if (nil && loader_enabled() && loader_route(key, klen, &ttl)) {
+        struct fill *fl = mem_alloc(sizeof(*fl));
+        fl->parent = msg_ref(mk->parent);
+        fl->index = (uint32_t)(i - 1);
+        mg->loading++;
+        readthru_key(key, klen, true, fill_loaded, fl);
+    }
+}
+
+/* Starts the loads an MGET's misses need; true if the reply must wait. */
+static bool
+mget_read_through(struct msg *parent, struct merge *mg)
+{
+    struct mget_keys mk = {mg, parent};
+
+    /* The request is multibulk (the client's or re-encoded): walk its words
+     * as an array of bulks. */
+    mg->loading = 1; /* held until every load is started */
+    resp_array_each(parent->req.p, parent->req.len, count_and_fill, &mk);
+    return --mg->loading > 0;
+}
+
 /* Every fragment has answered (or, for a replicated write, enough have). */
 static void
 finish_parent(struct msg *parent)
@@ -219,7 +288,9 @@ finish_parent(struct msg *parent)
     }
     switch (mg->kind) {
     case ROUTE_MGET:
-        finish_mget(parent, mg);
+        if (!mget_read_through(parent, mg)) {
+            finish_mget(parent, mg);
+        }
         break;
     case ROUTE_MSET:
     case ROUTE_ALL_OK:
@@ -512,8 +583,9 @@ split_keys(struct front *c, struct msg *m, const struct pcmd *cmd)
         front_answer(m);
         return;
     }
-    if (one_shard(c, step, &only)) {
-        /* Every key in one shard: forward the request as the client sent it. */
+    if (one_shard(c, step, &only) && !(cmd->route == ROUTE_MGET && loader_enabled())) {
+        /* Every key in one shard: forward the request as the client sent it.
+         * (With a loader, MGET takes the merge path, which fills misses.) */
         front_route_shard(m, only);
         return;
     }

@@ -16,7 +16,9 @@
 #include "proxy/cmdtab.h"
 #include "proxy/front.h"
 #include "proxy/health.h"
+#include "proxy/loader_client.h"
 #include "proxy/msg.h"
+#include "proxy/readthru.h"
 #include "proxy/router.h"
 
 #include <errno.h>
@@ -199,6 +201,16 @@ const struct conf_option proxy_options[] = {
                     "replicas that must acknowledge a write: all, majority or N"),
     CONF_INT_OPT("read-retries", &proxy.opt.read_retries, "2", 0, 16, 0, NULL,
                  "times a read that failed with its node is retried on another replica"),
+    CONF_STR_OPT("loader", &loader_opts.addr, "", 0, NULL,
+                 "HOST:PORT of slotcache-loader: misses of its routes are read from the database"),
+    CONF_STR_OPT("loader-secret", &loader_opts.secret, "", 0, NULL,
+                 "shared secret the loader requires (empty: none)"),
+    CONF_INT_OPT("loader-timeout", &loader_opts.timeout_ms, "2000", 10, INT_MAX, 0, NULL,
+                 "ms a load may take before the client gets an error"),
+    CONF_INT_OPT("loader-ping-interval", &loader_opts.ping_ms, "2000", 10, INT_MAX, 0, NULL,
+                 "ms between Pings of the loader (liveness and its routes)"),
+    CONF_INT_OPT("negative-cache-ttl", &readthru_opts.negative_ttl_ms, "5000", 0, INT_MAX, 0,
+                 NULL, "ms a key the database has no row for answers nil without a query"),
     CONF_INT_OPT("metrics-port", &proxy.opt.metrics_port, "0", 0, 65535, 0, NULL,
                  "HTTP port serving Prometheus /metrics (0: off)"),
     CONF_STR_OPT("metrics-bind", &proxy.opt.metrics_bind, "127.0.0.1", 0, NULL,
@@ -328,6 +340,8 @@ on_cron(struct ev_loop *loop, ev_timer *w, int revents)
     for (struct member *m = router_members(); m != NULL; m = m->next) {
         back_check_timeout(m->conn, now_us, proxy.opt.node_timeout_ms);
     }
+    loader_client_cron();
+    readthru_cron();
     if (proxy.opt.timeout > 0) {
         for (struct front *c = proxy.clients; c != NULL; c = c->next) {
             if (now_us / 1000 - c->last_io_ms > proxy.opt.timeout * 1000 && c->qhead == NULL) {
@@ -349,6 +363,7 @@ on_before_sleep(struct ev_loop *loop, ev_prepare *w, int revents)
         proxy_reload(err, sizeof(err));
     }
     back_flush_all();
+    loader_client_flush();
     bool closing = proxy.to_close != NULL;
     front_flush_all();
     if (closing) {
@@ -417,6 +432,8 @@ proxy_setup(void)
     srandom((unsigned)(r[0] | r[1] << 8 | r[2] << 16) ^ (unsigned)getpid());
     cmdtab_setup();
     msg_setup();
+    front_setup();
+    readthru_setup();
     struct router *rt = build_router(err, sizeof(err));
     if (rt == NULL) {
         fprintf(stderr, "slotcache-proxy: %s\n", err);
@@ -443,6 +460,10 @@ proxy_setup(void)
             fprintf(f, "%d\n", (int)getpid());
             fclose(f);
         }
+    }
+    if (loader_client_setup(proxy.loop) != SC_OK) {
+        log_warn("loader address '%s' is not HOST:PORT", loader_opts.addr);
+        return SC_ERR;
     }
     health_setup();
     ev_timer_init(&proxy.cron, on_cron, 1.0 / PROXY_CRON_HZ, 1.0 / PROXY_CRON_HZ);
@@ -482,6 +503,8 @@ proxy_teardown(void)
     ev_signal_stop(proxy.loop, &proxy.sig_term);
     ev_signal_stop(proxy.loop, &proxy.sig_int);
     ev_signal_stop(proxy.loop, &proxy.sig_hup);
+    loader_client_teardown();
+    readthru_teardown();
     router_teardown();
     msg_teardown();
     cmdtab_teardown();
@@ -558,6 +581,19 @@ proxy_info(struct sbuf *s, const char *section)
     if (all || strcasecmp(section, "cluster") == 0) {
         stats_info_section(s, "Cluster");
         stats_info_i64(s, "cluster_enabled", 1);
+    }
+    if (all || strcasecmp(section, "loader") == 0) {
+        stats_info_section(s, "Loader");
+        stats_info_str(s, "loader", loader_enabled() ? loader_opts.addr : "");
+        stats_info_i64(s, "loader_connected", loader_connected());
+        stats_info_i64(s, "loader_routes", loader_route_count());
+        stats_info_i64(s, "loader_breaker_open", loader_breaker_open());
+        stats_info_u64(s, "loads_in_flight", readthru_in_flight());
+        stats_info_u64(s, "negative_cache_entries", readthru_negative_entries());
+        uint64_t done = proxy.stats[STAT_loads_found] + proxy.stats[STAT_loads_not_found] +
+                        proxy.stats[STAT_load_errors];
+        stats_info_u64(s, "load_latency_avg_us",
+                       done > 0 ? proxy.stats[STAT_load_latency_us_total] / done : 0);
     }
     if (all || strcasecmp(section, "nodes") == 0) {
         info_nodes(s);

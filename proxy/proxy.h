@@ -35,7 +35,17 @@
     X(node_bytes_out, COUNTER, "bytes written to nodes")                                           \
     X(total_net_input_bytes, COUNTER, "bytes read from clients")                                   \
     X(total_net_output_bytes, COUNTER, "bytes written to clients")                                 \
-    X(config_reloads, COUNTER, "successful config reloads")
+    X(config_reloads, COUNTER, "successful config reloads")                                        \
+    X(keyspace_hits, COUNTER, "GET and MGET keys found in the cache")                              \
+    X(keyspace_misses, COUNTER, "GET and MGET keys not in the cache")                              \
+    X(loads, COUNTER, "keys asked of the loader")                                                  \
+    X(loads_joined, COUNTER, "misses that waited on a load already in flight")                     \
+    X(loads_found, COUNTER, "loads that returned a value")                                         \
+    X(loads_not_found, COUNTER, "loads the database had no row for")                               \
+    X(load_errors, COUNTER, "loads that failed (loader or database unavailable)")                  \
+    X(loads_direct, COUNTER, "loads served without caching because the key's shard was down")     \
+    X(negative_cache_hits, COUNTER, "misses answered nil from the negative cache")                 \
+    X(load_latency_us_total, COUNTER, "microseconds spent waiting for loads")
 
 enum { PROXY_METRICS(STATS_ENUM) PROXY_METRIC_COUNT };
 
