@@ -163,6 +163,12 @@ kv_lookup(const char *key, size_t klen, int flags)
     return it;
 }
 
+struct item *
+kv_peek(const char *key, size_t klen)
+{
+    return (struct item *)ht_find(&keys, key, klen, ht_hash(key, klen));
+}
+
 /* ---- changes ---- */
 
 void
@@ -218,6 +224,52 @@ kv_evict(struct item *it)
 {
     kv_stats.evicted++;
     kv_delete(it);
+}
+
+struct item *
+kv_rename(struct item *it, const char *key, size_t klen)
+{
+    bool ttl = (it->flags & ITEM_F_TTL) != 0;
+    /* Allocate first: if memory is short nothing has changed yet. */
+    struct item *n = item_try_create(key, klen, item_val(it), it->vlen, it->vlen, ttl);
+
+    if (n == NULL) {
+        return NULL;
+    }
+    n->type = it->type;
+    n->enc = it->enc;
+    if (ttl) {
+        item_set_expire_field(n, item_expire(it));
+    }
+    struct item *dst = kv_peek(key, klen);
+    sc_assert(dst != it);
+    if (dst != NULL) {
+        kv_delete(dst);
+    }
+    /* Unlink it as kv_delete does, but free only the allocation: a hash's
+     * hobj now belongs to n. */
+    uint32_t meta = it->meta;
+    evict_key_removed(it);
+    ht_remove(&keys, &it->hnode, item_hash(it));
+    if (ttl) {
+        vol_remove(it);
+    }
+    item_free(it);
+    kv_add(n);
+    /* redis moves the object, and its LRU/LFU field with it. */
+    n->meta = meta;
+    return n;
+}
+
+bool
+kv_expire_if_needed(struct item *it)
+{
+    if (!kv_is_expired(it)) {
+        return false;
+    }
+    kv_stats.expired++;
+    kv_delete(it);
+    return true;
 }
 
 int

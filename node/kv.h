@@ -46,6 +46,9 @@ size_t kv_overhead(void);
 struct item *kv_lookup(const char *key, size_t klen, int flags);
 /* Whether it has expired at the loop's current time. */
 bool kv_is_expired(const struct item *it);
+/* The item with this key even if its time has passed, without expiring it
+ * or counting anything: MEMORY USAGE reads the table as redis's dictFind. */
+struct item *kv_peek(const char *key, size_t klen);
 
 /* Adds it (its key must be absent). */
 void kv_add(struct item *it);
@@ -59,6 +62,15 @@ void kv_overwrite(struct item *old, struct item *it);
 void kv_delete(struct item *it);
 /* Removes it counting an eviction (evicted_keys). */
 void kv_evict(struct item *it);
+/* Moves it under key, as RENAME does: its value (a hash's hobj moves, it is
+ * not copied), TTL and access history go along, and an item already at key
+ * is deleted.  key must differ from the item's own.  Returns the moved item (it
+ * is freed), or NULL if memory is short (the keyspace is unchanged). */
+struct item *kv_rename(struct item *it, const char *key, size_t klen);
+/* Lazy expiry for code that holds an item rather than a key (SCAN,
+ * RANDOMKEY): deletes it, counting expired_keys, if its time has passed.
+ * Returns whether it was deleted. */
+bool kv_expire_if_needed(struct item *it);
 
 /* Sets an absolute expire time in ms, reallocating the item if it had no
  * TTL; *itp is updated.  SC_ENOMEM leaves it unchanged. */
