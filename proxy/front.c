@@ -288,6 +288,9 @@ get_answered(struct msg *m)
 void
 front_msg_done(struct msg *m)
 {
+    if (proxy.tearing_down) {
+        return; /* nobody is waiting any more */
+    }
     if ((m->flags & MSG_GET) && !(m->flags & MSG_FAILED) && get_answered(m)) {
         return;
     }

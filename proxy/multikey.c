@@ -39,6 +39,7 @@ struct merge {
     int up_sent;          /* replicate: fragments sent to UP members */
     int needed;           /* replicate: successes needed */
     int scan_shard;       /* SCAN: which shard this page came from */
+    int scan_member;      /* SCAN: which member of it (cursors are per node) */
     char *section;        /* INFO */
     struct sbuf info;     /* INFO: the nodes' figures gathered */
     uint64_t keys, expires;
@@ -190,13 +191,15 @@ finish_scan(struct msg *parent, struct merge *mg)
         finish(parent, seg_const("-ERR slotcache-proxy: bad SCAN cursor from a node\r\n", 51));
         return;
     }
-    /* The proxy's cursor: node cursor * shards + shard.  A node's cursor 0
-     * moves on to the next shard; after the last shard the scan is over. */
+    /* The proxy's cursor: (node cursor * SHARD_MEMBERS_MAX + member) * shards
+     * + shard.  A node's cursor 0 moves on to the next shard; after the last
+     * shard the scan is over. */
     unsigned long long n = (unsigned long long)router->nshards, out_cursor;
     if (next == 0) {
         out_cursor = (unsigned long long)mg->scan_shard + 1 < n ? (unsigned long long)mg->scan_shard + 1 : 0;
     } else {
-        out_cursor = next * n + (unsigned long long)mg->scan_shard;
+        out_cursor = (next * SHARD_MEMBERS_MAX + (unsigned long long)mg->scan_member) * n +
+                     (unsigned long long)mg->scan_shard;
     }
     size_t clen = util_ull2str(cursor, out_cursor);
     struct bufq *out = front_out();
@@ -366,6 +369,12 @@ frag_done(struct msg *f)
     struct msg *parent = f->parent;
     struct merge *mg = parent->merge;
 
+    if (proxy.tearing_down) {
+        merge_free(parent);
+        mem_free(f->ctx);
+        f->ctx = NULL;
+        return;
+    }
     if ((f->flags & MSG_FAILED) && !(f->flags & MSG_WRITE) && f->shard != NULL &&
         f->nretry < proxy.opt.read_retries) {
         struct member *alt = router_read_member(f->shard, f->member);
@@ -644,6 +653,10 @@ all_nodes(struct msg *m)
     }
 }
 
+/* SCAN: one shard at a time, and within a shard one member, since a node's
+ * cursor means nothing to another node.  If that member is down the scan of
+ * the shard restarts on another one (SCAN may return duplicates, never
+ * miss a key). */
 static void
 scan(struct front *c, struct msg *m)
 {
@@ -655,17 +668,38 @@ scan(struct front *c, struct msg *m)
         return;
     }
     unsigned long long n = (unsigned long long)router->nshards;
+    int shard = (int)(cursor % n);
+    unsigned long long rest = cursor / n;
+    int member = (int)(rest % SHARD_MEMBERS_MAX);
+    unsigned long long node_cursor = rest / SHARD_MEMBERS_MAX;
+    struct shard *s = router->shards[shard];
+    struct member *mb = member < s->nmembers && s->members[member]->state == MEMBER_UP
+                            ? s->members[member]
+                            : router_read_member(s, NULL);
+    if (mb == NULL) {
+        char desc[300], text[400];
+        router_shard_desc(s, desc, sizeof(desc));
+        snprintf(text, sizeof(text), "CLUSTERDOWN slotcache-proxy: %s has no node available", desc);
+        front_answer_error(m, text);
+        return;
+    }
+    if (mb != s->members[member]) {
+        node_cursor = 0;
+        for (member = 0; s->members[member] != mb; member++) {
+        }
+    }
     struct bufq *out = front_out();
     resp_add_array(out, (size_t)c->argc);
     resp_add_bulk(out, c->argv[0].data, c->argv[0].len);
-    resp_add_bulk(out, num, util_ull2str(num, cursor / n));
+    resp_add_bulk(out, num, util_ull2str(num, node_cursor));
     for (int i = 2; i < c->argc; i++) {
         resp_add_bulk(out, c->argv[i].data, c->argv[i].len);
     }
     struct merge *mg = merge_of(m, ROUTE_SCAN);
-    mg->scan_shard = (int)(cursor % n);
+    mg->scan_shard = shard;
+    mg->scan_member = member;
     m->nfrag++;
-    frag_route(frag_new(m, front_take_out()), router->shards[mg->scan_shard]);
+    frag_to_member(frag_new(m, front_take_out()), mb);
     m->nfrag--;
     if (m->ndone == m->nfrag) {
         finish_parent(m);
@@ -730,8 +764,11 @@ info_gather(struct merge *mg, struct msg *f)
     if (info_field(&f->rsp, "db0", db, sizeof(db))) {
         unsigned long long keys = 0, expires = 0;
         sscanf(db, "keys=%llu,expires=%llu", &keys, &expires);
-        mg->keys += keys;
-        mg->expires += expires;
+        if (f->sum == 1) {
+            /* One member per shard counts: replicas hold the same keys. */
+            mg->keys += keys;
+            mg->expires += expires;
+        }
         sbuf_printf(&mg->info, ",keys=%llu", keys);
     } else {
         sbuf_adds(&mg->info, ",keys=0");
@@ -785,14 +822,19 @@ info(struct front *c, struct msg *m)
         front_answer(m);
         return;
     }
-    struct member *all[MULTIKEY_MEMBERS_MAX];
-    int n = router_all_members(all, MULTIKEY_MEMBERS_MAX);
     struct merge *mg = merge_of(m, ROUTE_INFO);
     mg->section = mem_strdup(sec);
     m->nfrag++;
-    for (int i = 0; i < n; i++) {
-        if (all[i]->state != MEMBER_DOWN) {
-            frag_to_member(frag_new(m, seg_const("*1\r\n$4\r\nINFO\r\n", 14)), all[i]);
+    for (int sh = 0; sh < router->nshards; sh++) {
+        struct shard *s = router->shards[sh];
+        struct member *counted = router_read_member(s, NULL);
+        for (int j = 0; j < s->nmembers; j++) {
+            if (s->members[j]->state == MEMBER_DOWN) {
+                continue;
+            }
+            struct msg *f = frag_new(m, seg_const("*1\r\n$4\r\nINFO\r\n", 14));
+            f->sum = s->members[j] == counted;
+            frag_to_member(f, s->members[j]);
         }
     }
     m->nfrag--;

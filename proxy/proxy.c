@@ -491,6 +491,7 @@ void
 proxy_teardown(void)
 {
     log_notice("slotcache-proxy is now ready to exit, bye bye...");
+    proxy.tearing_down = true;
     while (proxy.clients != NULL) {
         front_free(proxy.clients);
     }

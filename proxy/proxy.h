@@ -101,6 +101,7 @@ struct proxy {
     char *config_file;
     bool shutdown_asap;
     bool reload_asap;
+    bool tearing_down; /* failed messages are not retried or read through */
 };
 
 extern struct proxy proxy;

@@ -276,13 +276,16 @@ router_install(struct router *r)
 void
 router_teardown(void)
 {
+    /* Connections first: failing their queues still describes shards. */
+    for (struct member *m = members; m != NULL; m = m->next) {
+        health_forget(m);
+        back_destroy(&m->conn);
+    }
     router_free(router);
     router = NULL;
     while (members != NULL) {
         struct member *m = members;
         members = m->next;
-        health_forget(m);
-        back_destroy(&m->conn);
         mem_free(m);
     }
 }
