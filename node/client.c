@@ -11,6 +11,7 @@
 #include "node/multi.h"
 #include "node/server.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -323,6 +324,31 @@ client_reply_errorf(struct client *c, const char *fmt, ...)
     va_end(ap);
     resp_add_error(&c->reply, msg, n < 0 ? 0 : MIN((size_t)n, sizeof(msg) - 1));
     client_count_error(c);
+}
+
+/* "<CMD> <subcommand> ..." and the lines, as redis's addReplyHelp: the
+ * command name is the client's first word, uppercased. */
+void
+client_reply_help(struct client *c, const char *const *lines)
+{
+    char head[128];
+    size_t n = 0, cmdlen = MIN(c->argv[0].len, 32);
+
+    while (lines[n] != NULL) {
+        n++;
+    }
+    for (size_t i = 0; i < cmdlen; i++) {
+        head[i] = (char)toupper((unsigned char)c->argv[0].data[i]);
+    }
+    snprintf(head + cmdlen, sizeof(head) - cmdlen,
+             " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+    client_reply_array(c, n + 3);
+    client_reply_simple(c, head);
+    for (size_t i = 0; i < n; i++) {
+        client_reply_simple(c, lines[i]);
+    }
+    client_reply_simple(c, "HELP");
+    client_reply_simple(c, "    Prints this help.");
 }
 
 void

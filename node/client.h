@@ -142,5 +142,8 @@ client_reply_simple(struct client *c, const char *s)
 /* An error reply (text without the leading '-'), counted in INFO. */
 void client_reply_error(struct client *c, const char *err);
 void client_reply_errorf(struct client *c, const char *fmt, ...) SC_PRINTF(2, 3);
+/* The reply to "<CMD> HELP": a heading naming the command (its first word,
+ * uppercased), the lines, then HELP, as redis's addReplyHelp. */
+void client_reply_help(struct client *c, const char *const *lines);
 /* "ERR wrong number of arguments for '<cmd>' command" for the running command. */
 void client_reply_arity(struct client *c);

@@ -169,7 +169,9 @@ cmd_call(struct client *c, struct cmd *cmd)
     if (server.stats[STAT_total_error_replies] != errors) {
         cmd->failed_calls++;
     }
-    if (server.dirty != dirty && (cmd->flags & CMD_WRITE)) {
+    if (server.dirty != dirty && (cmd->flags & CMD_WRITE) && !(cmd->flags & CMD_SIGNALS)) {
+        /* Every key of the command may have changed: invalidate them all.
+         * Commands that change only some keys say which (CMD_SIGNALS). */
         multi_touch_keys(c, cmd);
     }
 }

@@ -34,6 +34,7 @@ typedef void cmd_fn(struct client *c);
 #define CMD_NOSCRIPT 0x0200
 #define CMD_RANDOM 0x0400   /* nondeterministic output */
 #define CMD_SENTINEL 0x0800
+#define CMD_SIGNALS 0x1000  /* the handler tells WATCH which keys it changed */
 
 struct cmd {
     const char *name; /* lowercase; "parent|sub" for a subcommand */

@@ -428,24 +428,6 @@ cmd_client_kill(struct client *c)
     client_reply_int(c, killed);
 }
 
-static void
-reply_help(struct client *c, const char *cmd, const char *const *lines)
-{
-    size_t n = 0;
-    while (lines[n] != NULL) {
-        n++;
-    }
-    client_reply_array(c, n + 2);
-    char head[128];
-    snprintf(head, sizeof(head), "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-             cmd);
-    client_reply_simple(c, head);
-    for (size_t i = 0; i < n; i++) {
-        client_reply_simple(c, lines[i]);
-    }
-    client_reply_simple(c, "HELP");
-    client_reply_simple(c, "    Print this help.");
-}
 
 static void
 cmd_client_help(struct client *c)
@@ -467,7 +449,7 @@ cmd_client_help(struct client *c)
         "    Assign the name <name> to the current connection.",
         NULL,
     };
-    reply_help(c, "CLIENT", help);
+    client_reply_help(c, help);
 }
 
 /* ---- INFO ---- */
@@ -609,7 +591,7 @@ cmd_config_help(struct client *c)
         "    Reset statistics reported by the INFO command.",
         NULL,
     };
-    reply_help(c, "CONFIG", help);
+    client_reply_help(c, help);
 }
 
 /* ---- COMMAND ---- */
@@ -879,7 +861,7 @@ cmd_command_help(struct client *c)
         "    Return the keys from a full command.",
         NULL,
     };
-    reply_help(c, "COMMAND", help);
+    client_reply_help(c, help);
 }
 
 /* ---- server ---- */

@@ -84,13 +84,34 @@ eligible(const struct item *it)
     return !ops->volatile_only || (it->flags & ITEM_F_TTL);
 }
 
+/* Per-key access state is kept for every key, whatever the policy may
+ * evict: OBJECT FREQ and IDLETIME answer for keys without a TTL under a
+ * volatile-* policy too, as in redis. */
+static inline void
+meta_added(struct item *it)
+{
+    if (ops->lfu) {
+        evict_lfu_init(it);
+    } else {
+        it->meta = evict_clock();
+    }
+}
+
+static inline void
+meta_accessed(struct item *it)
+{
+    if (ops->lfu) {
+        evict_lfu_access(it);
+    } else {
+        it->meta = evict_clock();
+    }
+}
+
 static void
 attach_existing(void *ctx, struct item *it)
 {
     (void)ctx;
-    if (!ops->lfu) {
-        it->meta = evict_clock();
-    }
+    meta_added(it);
     if (eligible(it)) {
         ops->attach(it);
     }
@@ -140,9 +161,7 @@ evict_reset(void)
 void
 evict_key_added(struct item *it)
 {
-    if (!ops->lfu) {
-        it->meta = evict_clock();
-    }
+    meta_added(it);
     if (eligible(it)) {
         ops->attach(it);
     }
@@ -159,9 +178,7 @@ evict_key_removed(struct item *it)
 void
 evict_key_accessed(struct item *it)
 {
-    if (!ops->lfu) {
-        it->meta = evict_clock();
-    }
+    meta_accessed(it);
     if (eligible(it)) {
         ops->touch(it);
     }

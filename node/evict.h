@@ -86,6 +86,10 @@ size_t evict_used_memory(void);
  * would grow memory get the OOM error then. */
 int evict_perform(void);
 
+/* LFU state of a new key, and its update on an access (evict_lfu.c). */
+void evict_lfu_init(struct item *it);
+void evict_lfu_access(struct item *it);
+
 /* OBJECT IDLETIME / FREQ helpers. */
 long long evict_idle_seconds(const struct item *it);
 unsigned evict_lfu_freq(const struct item *it);

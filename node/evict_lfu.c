@@ -65,22 +65,30 @@ lfu_start(void)
     evict_pool_clear(&pool);
 }
 
+void
+evict_lfu_init(struct item *it)
+{
+    it->meta = lfu_minutes() << 8 | LFU_INIT;
+}
+
+void
+evict_lfu_access(struct item *it)
+{
+    it->meta = lfu_minutes() << 8 | lfu_log_incr(evict_lfu_freq(it));
+}
+
+/* The counter lives in meta for every key (evict.c); the policy only keeps
+ * its candidate pool. */
 static void
 lfu_attach(struct item *it)
 {
-    it->meta = lfu_minutes() << 8 | LFU_INIT;
+    (void)it;
 }
 
 static void
 lfu_detach(struct item *it)
 {
     evict_pool_forget(&pool, it);
-}
-
-static void
-lfu_touch(struct item *it)
-{
-    it->meta = lfu_minutes() << 8 | lfu_log_incr(evict_lfu_freq(it));
 }
 
 static void
@@ -116,7 +124,7 @@ const struct evict_ops evict_lfu_allkeys = {
     .stop = lfu_start,
     .attach = lfu_attach,
     .detach = lfu_detach,
-    .touch = lfu_touch,
+    .touch = lfu_attach,
     .moved = lfu_moved,
     .victim = lfu_victim_all,
 };
@@ -129,7 +137,7 @@ const struct evict_ops evict_lfu_volatile = {
     .stop = lfu_start,
     .attach = lfu_attach,
     .detach = lfu_detach,
-    .touch = lfu_touch,
+    .touch = lfu_attach,
     .moved = lfu_moved,
     .victim = lfu_victim_volatile,
 };

@@ -88,7 +88,7 @@ def approx_equal(a, b, tol):
 
 def scan_all(client, words):
     """Iterates SCAN-like commands (cursor at index 1, or 2 for HSCAN) to the end."""
-    name = words[0].upper()
+    name = words[0].decode().upper()
     cpos = 1 if name == "SCAN" else 2
     cursor = b"0"
     seen = []
