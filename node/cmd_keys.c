@@ -100,30 +100,6 @@ itemvec_push(struct itemvec *iv, struct item *it)
     iv->v[iv->n++] = it;
 }
 
-/* "<CMD> <subcommand> ..." and the lines, as redis's addReplyHelp: the
- * command name is the client's first word, uppercased. */
-static void
-reply_help(struct client *c, const char *const *lines)
-{
-    char head[128];
-    size_t n = 0, cmdlen = MIN(c->argv[0].len, 32);
-
-    while (lines[n] != NULL) {
-        n++;
-    }
-    for (size_t i = 0; i < cmdlen; i++) {
-        head[i] = (char)toupper((unsigned char)c->argv[0].data[i]);
-    }
-    snprintf(head + cmdlen, sizeof(head) - cmdlen,
-             " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
-    client_reply_array(c, n + 3);
-    client_reply_simple(c, head);
-    for (size_t i = 0; i < n; i++) {
-        client_reply_simple(c, lines[i]);
-    }
-    client_reply_simple(c, "HELP");
-    client_reply_simple(c, "    Prints this help.");
-}
 
 /* ---- DEL UNLINK EXISTS TOUCH TYPE ---- */
 
@@ -140,6 +116,7 @@ cmd_del(struct client *c)
             kv_delete(it);
             server.dirty++;
             deleted++;
+            multi_touch_key(c->argv[j].data, c->argv[j].len); /* only keys that went */
         }
     }
     client_reply_int(c, deleted);
@@ -760,7 +737,7 @@ cmd_object_help(struct client *c)
         "    <key>.",
         NULL,
     };
-    reply_help(c, help);
+    client_reply_help(c, help);
 }
 
 /* ---- MEMORY ---- */
@@ -819,7 +796,7 @@ cmd_memory_help(struct client *c)
         "    sampled up to <count> times (default: 5, 0 means sample all).",
         NULL,
     };
-    reply_help(c, help);
+    client_reply_help(c, help);
 }
 
 /* ---- FLUSHALL FLUSHDB ---- */
@@ -891,9 +868,9 @@ static struct cmd memory_subcmds[] = {
 };
 
 struct cmd cmd_keys_table[] = {
-    KEY_CMD("del", cmd_del, -2, CMD_WRITE, 1, -1, 1, "@keyspace @write @slow", "generic", "1.0.0",
+    KEY_CMD("del", cmd_del, -2, CMD_WRITE | CMD_SIGNALS, 1, -1, 1, "@keyspace @write @slow", "generic", "1.0.0",
             "Delete a key"),
-    KEY_CMD("unlink", cmd_del, -2, RW_FAST, 1, -1, 1, ACL_RW_FAST, "generic", "4.0.0",
+    KEY_CMD("unlink", cmd_del, -2, RW_FAST | CMD_SIGNALS, 1, -1, 1, ACL_RW_FAST, "generic", "4.0.0",
             "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non "
             "blocking."),
     KEY_CMD("exists", cmd_exists, -2, RO_FAST, 1, -1, 1, ACL_RO_FAST, "generic", "1.0.0",

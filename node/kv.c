@@ -186,6 +186,13 @@ kv_replace(struct item *old, struct item *it)
 {
     uint64_t hash = item_hash(old);
 
+    /* The new item inherits the key's place in the eviction policy (its
+     * list links and access state), whether it is a reshaped copy of old or
+     * a fresh allocation. */
+    it->prev = old->prev;
+    it->next = old->next;
+    it->meta = old->meta;
+    it->pbits = old->pbits;
     ht_replace(&keys, &old->hnode, &it->hnode, hash);
     if (old->flags & ITEM_F_TTL) {
         vol_remove(old);

@@ -53,7 +53,8 @@ struct item *kv_peek(const char *key, size_t klen);
 /* Adds it (its key must be absent). */
 void kv_add(struct item *it);
 /* it takes old's place (same key) and old's allocation is freed; old's TTL
- * goes with old unless it carries one.  A hash's hobj moves with it: old's
+ * goes with old unless it carries one.  it may be a fresh item: it inherits
+ * old's eviction state (the key was not evicted, only reallocated).  A hash's hobj moves with it: old's
  * is not freed. */
 void kv_replace(struct item *old, struct item *it);
 /* Like kv_replace, but old's value goes too (SET over a hash). */
