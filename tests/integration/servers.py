@@ -94,3 +94,151 @@ def start_redis(*extra, workdir=None):
             "--save", "", "--appendonly", "no", "--databases", "1", "--dir", workdir]
     argv += [str(a) for a in extra]
     return Server(argv, port, workdir, os.path.join(workdir, "redis.log"))
+
+
+# ---- helpers for the protocol, limits, eviction and client tests ----
+
+def wait_until(cond, timeout=5.0, interval=0.02, what="a condition"):
+    """Polls cond() until it returns something true, which is returned;
+    fails the test after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.1f s waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+def parse_info(text):
+    """INFO's text as {field: value-string} (sections flattened)."""
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#") and ":" in line:
+            k, v = line.split(":", 1)
+            out[k] = v
+    return out
+
+
+def info(client, section="default"):
+    """INFO <section> through a RespClient, parsed."""
+    t, v = client.call("INFO", section)
+    assert t in "$=", (t, v)
+    return parse_info(v)
+
+
+def info_int(client, field, section="default"):
+    return int(info(client, section)[field])
+
+
+def pipeline(client, cmds):
+    """Sends every command of cmds in one write and returns the replies, in
+    order (cmds: a list of argument tuples)."""
+    from resp_client import RespClient
+    client.send_raw(b"".join(RespClient.pack(*c) for c in cmds))
+    return [client.read_reply() for _ in cmds]
+
+
+def exchange_raw(port, payloads, quiet=0.4, timeout=10.0, host="127.0.0.1"):
+    """Sends each byte string of payloads on its own new connection (all at
+    once) and reads what comes back until every connection is closed or none
+    has said anything for `quiet` seconds.  Returns [(reply bytes, closed)],
+    closed being True when the server closed the connection (EOF or reset)."""
+    import selectors
+    sel = selectors.DefaultSelector()
+    socks = []
+    for i, data in enumerate(payloads):
+        s = socket.create_connection((host, port), timeout=timeout)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        socks.append(s)
+    results = [[b"", False] for _ in payloads]
+    for i, (s, data) in enumerate(zip(socks, payloads)):
+        try:
+            s.sendall(data)
+        except OSError:
+            results[i][1] = True  # refused mid-send: reset by the server
+    for i, s in enumerate(socks):
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ, i)
+    open_n = len(socks)
+    deadline = time.monotonic() + timeout
+    last = time.monotonic()
+    while open_n > 0 and time.monotonic() < deadline:
+        events = sel.select(timeout=0.05)
+        if not events:
+            if time.monotonic() - last > quiet:
+                break
+            continue
+        for key, _ in events:
+            i = key.data
+            try:
+                chunk = key.fileobj.recv(1 << 20)
+            except BlockingIOError:
+                continue
+            except OSError:
+                chunk = b""
+            last = time.monotonic()
+            if chunk:
+                results[i][0] += chunk
+            else:
+                results[i][1] = True
+                sel.unregister(key.fileobj)
+                open_n -= 1
+    sel.close()
+    for s in socks:
+        s.close()
+    return [tuple(r) for r in results]
+
+
+def non_loopback_ipv4():
+    """A local IPv4 address that is not on loopback, or None."""
+    try:
+        out = subprocess.run(["ip", "-o", "-4", "addr", "show"], capture_output=True,
+                             text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for line in out.splitlines():
+        words = line.split()
+        if "inet" in words:
+            addr = words[words.index("inet") + 1].split("/")[0]
+            if not addr.startswith("127."):
+                return addr
+    return None
+
+
+class ServerSet:
+    """Servers a test starts with its own options; stop_all() stops them
+    by pid and returns the problems found (a node that did not exit 0)."""
+
+    def __init__(self):
+        self.started = []
+
+    def node(self, *extra):
+        s = start_node(*extra)
+        self.started.append(("node", s))
+        return s
+
+    def redis(self, *extra):
+        s = start_redis(*extra)
+        self.started.append(("redis", s))
+        return s
+
+    def start(self, kind, *extra):
+        return self.node(*extra) if kind == "node" else self.redis(*extra)
+
+    def stop_all(self):
+        problems = []
+        for kind, s in self.started:
+            rc = s.stop()
+            if kind == "node" and rc != 0:
+                problems.append("slotcache-node (port %d) exited with %s:\n%s" % (
+                    s.port, rc, s.log_text()))
+        self.started = []
+        return problems
+
+    def logs(self):
+        return "\n".join("---- %s log (port %d) ----\n%s" % (k, s.port, s.log_text())
+                         for k, s in self.started)
