@@ -19,6 +19,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Largest packed buffer: past it the hash converts to a table, as redis's
+ * lpSafeToAdd makes it do at LISTPACK_MAX_SAFETY_SIZE. */
+#define HOBJ_LP_MAX_BYTES (1u << 30)
+/* Spare bytes a packed buffer may keep after deletions before it shrinks. */
+#define HOBJ_LP_SLACK 64
+/* Picks served per walk of a packed hash (hobj_random_n); the batch lives
+ * on the stack. */
+#define HOBJ_RANDOM_BATCH 64
+/* Chain places a fair random pick draws from (see table_random). */
+#define HOBJ_CHAIN_BOUND 8
+
 struct hobj_limits hobj_limits = {512, 64};
 
 struct hfield {
@@ -55,6 +66,12 @@ field_eq(const struct ht_node *n, const void *key, size_t len)
 }
 
 static const struct ht_type field_type = {field_hash, field_eq};
+
+static void
+call_field(const struct hfield *n, hobj_scan_fn *fn, void *ctx)
+{
+    fn(ctx, n->data, n->flen, n->data + n->flen, n->vlen);
+}
 
 /* ---- varints ---- */
 
@@ -247,7 +264,11 @@ ht_set(struct hobj *h, const char *f, size_t flen, const char *v, size_t vlen)
     uint64_t hash = ht_hash(f, flen);
     struct hfield *old = (struct hfield *)ht_find(&h->u.ht, f, flen, hash);
 
-    if (old != NULL && mem_usable(old) >= sizeof(*old) + flen + vlen) {
+    size_t need = sizeof(*old) + flen + vlen;
+
+    /* Reuse the field's block when the value fits it, unless that would
+     * keep far more memory than the new value needs. */
+    if (old != NULL && mem_usable(old) >= need && mem_usable(old) <= 2 * need) {
         memcpy(old->data + flen, v, vlen);
         old->vlen = (uint32_t)vlen;
         return 0;
@@ -288,49 +309,79 @@ hobj_get(struct hobj *h, const char *f, size_t flen, const char **v, size_t *vle
     return true;
 }
 
-/* Replaces bytes [from, to) of the packed buffer with add bytes. */
-static int
-lp_splice(struct hobj *h, size_t from, size_t to, const char *add, size_t addlen)
+/* Replaces bytes [from, to) of the packed buffer with room for addlen
+ * bytes and returns where they go, or NULL if memory is short (buffer
+ * unchanged).  Grows by a quarter more than needed so that a hash built one
+ * HSET at a time is not copied on every field. */
+static char *
+lp_make_room(struct hobj *h, size_t from, size_t to, size_t addlen)
 {
     size_t len = h->u.lp.len - (to - from) + addlen;
 
     if (len > mem_usable(h->u.lp.buf)) {
         char *nb = mem_try_realloc(h->u.lp.buf, len + len / 4);
         if (nb == NULL) {
-            return SC_ENOMEM;
+            return NULL;
         }
         h->u.lp.buf = nb;
     }
     memmove(h->u.lp.buf + from + addlen, h->u.lp.buf + to, h->u.lp.len - to);
-    if (addlen > 0) {
-        memcpy(h->u.lp.buf + from, add, addlen);
-    }
     h->u.lp.len = (uint32_t)len;
-    return SC_OK;
+    return h->u.lp.buf + from;
 }
 
+/* Gives memory back after deletions left the buffer mostly empty; keeps
+ * the old buffer if the allocator cannot provide a smaller one. */
+static void
+lp_maybe_shrink(struct hobj *h)
+{
+    size_t len = h->u.lp.len;
+
+    if (mem_usable(h->u.lp.buf) <= 2 * len + HOBJ_LP_SLACK) {
+        return;
+    }
+    if (len == 0) {
+        mem_free(h->u.lp.buf);
+        h->u.lp.buf = NULL;
+        return;
+    }
+    char *nb = mem_try_realloc(h->u.lp.buf, len);
+    if (nb != NULL) {
+        h->u.lp.buf = nb;
+    }
+}
+
+static size_t
+lp_entry_len(size_t flen, size_t vlen)
+{
+    return varint_len(flen) + flen + varint_len(vlen) + vlen;
+}
+
+static void
+lp_write_entry(char *p, const char *f, size_t flen, const char *v, size_t vlen)
+{
+    p += varint_put(p, flen);
+    memcpy(p, f, flen);
+    p += flen;
+    p += varint_put(p, vlen);
+    memcpy(p, v, vlen);
+}
+
+/* Sets f in the packed form, in place: an update keeps the field's
+ * position, a new field goes last (insertion order, as redis's listpack). */
 static int
 lp_set(struct hobj *h, const char *f, size_t flen, const char *v, size_t vlen)
 {
     struct lp_entry e;
     bool found = lp_find(h, f, flen, &e);
-    size_t elen = varint_len(flen) + flen + varint_len(vlen) + vlen;
-    char *entry = mem_try_alloc(elen);
+    size_t from = found ? e.off : h->u.lp.len;
+    size_t to = found ? e.end : h->u.lp.len;
+    char *p = lp_make_room(h, from, to, lp_entry_len(flen, vlen));
 
-    if (entry == NULL) {
+    if (p == NULL) {
         return SC_ENOMEM;
     }
-    size_t n = varint_put(entry, flen);
-    memcpy(entry + n, f, flen);
-    n += flen;
-    n += varint_put(entry + n, vlen);
-    memcpy(entry + n, v, vlen);
-    int rc = found ? lp_splice(h, e.off, e.end, entry, elen)
-                   : lp_splice(h, h->u.lp.len, h->u.lp.len, entry, elen);
-    mem_free(entry);
-    if (rc != SC_OK) {
-        return rc;
-    }
+    lp_write_entry(p, f, flen, v, vlen);
     if (found) {
         return 0;
     }
@@ -338,15 +389,23 @@ lp_set(struct hobj *h, const char *f, size_t flen, const char *v, size_t vlen)
     return 1;
 }
 
+/* Whether setting f to v must first move the hash to a table: a field or
+ * value too long for the packed form, or a buffer that would outgrow what
+ * its 32-bit offsets (and redis's lpSafeToAdd) allow. */
+static bool
+lp_must_convert(const struct hobj *h, size_t flen, size_t vlen)
+{
+    long long max = hobj_limits.max_listpack_value;
+
+    return (long long)flen > max || (long long)vlen > max ||
+           h->u.lp.len + lp_entry_len(flen, vlen) > HOBJ_LP_MAX_BYTES;
+}
+
 int
 hobj_set(struct hobj *h, const char *f, size_t flen, const char *v, size_t vlen)
 {
-    if (h->enc == ENC_LISTPACK) {
-        bool too_long = (long long)flen > hobj_limits.max_listpack_value ||
-                        (long long)vlen > hobj_limits.max_listpack_value;
-        if (too_long && convert(h) != SC_OK) {
-            return SC_ENOMEM;
-        }
+    if (h->enc == ENC_LISTPACK && lp_must_convert(h, flen, vlen) && convert(h) != SC_OK) {
+        return SC_ENOMEM;
     }
     if (h->enc == ENC_HASHTABLE) {
         return ht_set(h, f, flen, v, vlen);
@@ -368,9 +427,10 @@ hobj_del(struct hobj *h, const char *f, size_t flen)
         if (!lp_find(h, f, flen, &e)) {
             return false;
         }
-        /* Shrinking never allocates: lp_splice cannot fail here. */
-        lp_splice(h, e.off, e.end, NULL, 0);
+        /* Shrinking never allocates: lp_make_room cannot fail here. */
+        lp_make_room(h, e.off, e.end, 0);
         h->u.lp.count--;
+        lp_maybe_shrink(h);
         return true;
     }
     uint64_t hash = ht_hash(f, flen);
@@ -430,25 +490,6 @@ hobj_iter_next(struct hobj_iter *it, const char **f, size_t *flen, const char **
     return true;
 }
 
-void
-hobj_random(struct hobj *h, const char **f, size_t *flen, const char **v, size_t *vlen)
-{
-    if (h->enc == ENC_LISTPACK) {
-        struct hobj_iter it;
-        long k = random() % (long)h->u.lp.count;
-        hobj_iter_init(&it, h);
-        do {
-            hobj_iter_next(&it, f, flen, v, vlen);
-        } while (k-- > 0);
-        return;
-    }
-    struct hfield *n = (struct hfield *)ht_random(&h->u.ht);
-    *f = n->data;
-    *flen = n->flen;
-    *v = n->data + n->flen;
-    *vlen = n->vlen;
-}
-
 struct scan_ctx {
     hobj_scan_fn *fn;
     void *ctx;
@@ -458,8 +499,7 @@ static void
 scan_field(void *ctx, struct ht_node *node)
 {
     struct scan_ctx *sc = ctx;
-    struct hfield *n = (struct hfield *)node;
-    sc->fn(sc->ctx, n->data, n->flen, n->data + n->flen, n->vlen);
+    call_field((struct hfield *)node, sc->fn, sc->ctx);
 }
 
 uint64_t
@@ -477,4 +517,210 @@ hobj_scan(struct hobj *h, uint64_t cursor, hobj_scan_fn *fn, void *ctx)
     }
     struct scan_ctx sc = {fn, ctx};
     return ht_scan(&h->u.ht, cursor, scan_field, &sc);
+}
+
+/* ---- random picks (HRANDFIELD) ---- */
+
+/* 64 random bits from splitmix64, seeded once from random() (so srandom
+ * still makes runs repeatable).  A fair pick may draw a dozen times:
+ * random() takes a lock on every call and would dominate HRANDFIELD. */
+static uint64_t
+rand64(void)
+{
+    static uint64_t state;
+    static bool seeded;
+
+    if (!seeded) {
+        state = (uint64_t)random() << 31 ^ (uint64_t)random();
+        seeded = true;
+    }
+    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* A field of a non-empty table, each equally likely.  ht_random takes a
+ * random bucket then a random place in its chain, which favours fields
+ * alone in their bucket (twice as likely as one of a pair); HRANDFIELD
+ * promises uniform picks.  So draw a (bucket, place < HOBJ_CHAIN_BOUND)
+ * slot and retry when no field sits there: every field has the same
+ * chance.  A chain longer than the bound (about one bucket in a million
+ * at the table's fill) is accepted whole, its fields slightly less likely.
+ * While the table rehashes, buckets of t[0] below rehash_idx are empty:
+ * they are not drawn. */
+static struct hfield *
+table_random(const struct ht *t)
+{
+    uint64_t s0 = t->t[0].size, s1 = t->t[1].size;
+    uint64_t from = t->rehash_idx > 0 ? (uint64_t)t->rehash_idx : 0;
+    uint64_t slots = s0 + s1 - from;
+
+    for (;;) {
+        uint64_t r = rand64(); /* bucket and place from one draw */
+        uint64_t i = from + r % slots;
+        struct ht_node *e = i < s0 ? t->t[0].buckets[i] : t->t[1].buckets[i - s0];
+        unsigned len = 0;
+        for (const struct ht_node *p = e; p != NULL; p = p->next) {
+            len++;
+        }
+        unsigned k = (unsigned)(r / slots % MAX(len, HOBJ_CHAIN_BOUND));
+        if (k < len) {
+            while (k-- > 0) {
+                e = e->next;
+            }
+            return (struct hfield *)e;
+        }
+    }
+}
+
+struct lp_pick {
+    uint32_t idx;  /* entry index in the packed form */
+    uint32_t slot; /* position in the batch's (random) order */
+};
+
+static int
+pick_cmp(const void *a, const void *b)
+{
+    const struct lp_pick *x = a, *y = b;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* One batch of n picks from a packed hash: draw indices, sort them so one
+ * walk finds them all, then call fn in the order they were drawn. */
+static void
+lp_random_batch(struct hobj *h, unsigned n, hobj_scan_fn *fn, void *ctx)
+{
+    struct lp_pick picks[HOBJ_RANDOM_BATCH];
+    struct lp_entry got[HOBJ_RANDOM_BATCH];
+    struct lp_entry e;
+    uint32_t idx = 0;
+
+    for (unsigned i = 0; i < n; i++) {
+        picks[i].idx = (uint32_t)(rand64() % h->u.lp.count);
+        picks[i].slot = i;
+    }
+    qsort(picks, n, sizeof(picks[0]), pick_cmp);
+    lp_decode(h, 0, &e);
+    for (unsigned i = 0; i < n; i++) {
+        for (; idx < picks[i].idx; idx++) {
+            lp_decode(h, e.end, &e);
+        }
+        got[picks[i].slot] = e;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        fn(ctx, got[i].f, got[i].flen, got[i].v, got[i].vlen);
+    }
+}
+
+void
+hobj_random_n(struct hobj *h, uint64_t count, hobj_scan_fn *fn, void *ctx)
+{
+    if (h->enc == ENC_LISTPACK) {
+        while (count > 0) {
+            unsigned n = (unsigned)MIN(count, HOBJ_RANDOM_BATCH);
+            lp_random_batch(h, n, fn, ctx);
+            count -= n;
+        }
+        return;
+    }
+    while (count-- > 0) {
+        call_field(table_random(&h->u.ht), fn, ctx);
+    }
+}
+
+struct pick {
+    const char *f, *v;
+    size_t flen, vlen;
+};
+
+static void
+keep_pick(void *ctx, const char *f, size_t flen, const char *v, size_t vlen)
+{
+    *(struct pick *)ctx = (struct pick){f, v, flen, vlen};
+}
+
+void
+hobj_random(struct hobj *h, const char **f, size_t *flen, const char **v, size_t *vlen)
+{
+    struct pick p;
+
+    hobj_random_n(h, 1, keep_pick, &p);
+    *f = p.f;
+    *flen = p.flen;
+    *v = p.v;
+    *vlen = p.vlen;
+}
+
+/* Selection sampling (Knuth's algorithm S): one walk, each field taken
+ * with probability needed/remaining, so exactly count distinct ones. */
+static void
+sample_by_walk(struct hobj *h, uint64_t count, hobj_scan_fn *fn, void *ctx)
+{
+    struct hobj_iter it;
+    const char *f, *v;
+    size_t flen, vlen;
+    uint64_t left = hobj_len(h);
+
+    hobj_iter_init(&it, h);
+    while (count > 0 && hobj_iter_next(&it, &f, &flen, &v, &vlen)) {
+        if (rand64() % left < count) {
+            fn(ctx, f, flen, v, vlen);
+            count--;
+        }
+        left--;
+    }
+}
+
+/* Adds p to an open-addressing set of size mask+1; false if it was there. */
+static bool
+set_add(const void **set, uint64_t mask, const void *p)
+{
+    uint64_t i = ht_hash(&p, sizeof(p));
+
+    for (i &= mask; set[i] != NULL; i = (i + 1) & mask) {
+        if (set[i] == p) {
+            return false;
+        }
+    }
+    set[i] = p;
+    return true;
+}
+
+/* Random picks, repeats thrown away: O(count) for a few fields of a big
+ * table, where a walk would be O(len).  Fields are told apart by address. */
+static int
+sample_by_picks(struct hobj *h, uint64_t count, hobj_scan_fn *fn, void *ctx)
+{
+    uint64_t size = 4;
+
+    while (size < count * 2) {
+        size <<= 1;
+    }
+    const void **set = mem_try_alloc(size * sizeof(*set));
+    if (set == NULL) {
+        return SC_ENOMEM;
+    }
+    memset(set, 0, size * sizeof(*set));
+    while (count > 0) {
+        struct hfield *n = table_random(&h->u.ht);
+        if (set_add(set, size - 1, n)) {
+            call_field(n, fn, ctx);
+            count--;
+        }
+    }
+    mem_free(set);
+    return SC_OK;
+}
+
+int
+hobj_sample(struct hobj *h, uint64_t count, hobj_scan_fn *fn, void *ctx)
+{
+    /* Like redis: walk when a good share of the hash is wanted (or it is
+     * small and packed), pick at random when only a few fields are. */
+    if (h->enc == ENC_LISTPACK || count * 3 > hobj_len(h)) {
+        sample_by_walk(h, count, fn, ctx);
+        return SC_OK;
+    }
+    return sample_by_picks(h, count, fn, ctx);
 }

@@ -10,11 +10,14 @@
  * (struct ht), as redis converts to "hashtable"; it never converts back.
  *
  * Ownership: the hobj owns copies of every field and value.  Pointers it
- * returns (hobj_get, iterators) stay valid until the hash is next modified.
+ * returns (hobj_get, iterators, callbacks) stay valid until the hash is next
+ * modified.  An iterator must not be interleaved with other calls on the
+ * same hash: a table lookup may move fields between the tables of a rehash
+ * in progress, and the iterator would then miss or repeat some.
  */
 #pragma once
 
-#include "node/ht.h"
+#include "common/ht.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -45,8 +48,8 @@ bool hobj_del(struct hobj *h, const char *f, size_t flen);
 
 struct hobj_iter {
     struct hobj *h;
-    size_t pos;       /* listpack: byte offset */
-    uint64_t bucket;  /* hashtable: bucket, and entry within it */
+    size_t pos;      /* listpack: byte offset */
+    uint64_t bucket; /* hashtable: bucket, and entry within it */
     int table;
     struct ht_node *node;
 };
@@ -54,10 +57,25 @@ void hobj_iter_init(struct hobj_iter *it, struct hobj *h);
 bool hobj_iter_next(struct hobj_iter *it, const char **f, size_t *flen, const char **v,
                     size_t *vlen);
 
-/* A uniformly random field. */
+/* A uniformly random field; h must not be empty. */
 void hobj_random(struct hobj *h, const char **f, size_t *flen, const char **v, size_t *vlen);
 
-/* HSCAN: a listpack hash is returned whole with cursor 0 (as redis does);
- * a hashtable one a bucket step at a time. */
+/* Receives one field and its value; both live until the hash changes. */
 typedef void hobj_scan_fn(void *ctx, const char *f, size_t flen, const char *v, size_t vlen);
+
+/* HSCAN: a listpack hash is returned whole with cursor 0 (as redis does);
+ * a hashtable one a bucket step at a time.  Calls fn for each field of the
+ * step and returns the next cursor (0: done).  The same cursor on an
+ * unchanged hash visits the same fields again. */
 uint64_t hobj_scan(struct hobj *h, uint64_t cursor, hobj_scan_fn *fn, void *ctx);
+
+/* HRANDFIELD with a negative count: calls fn count times, each time with a
+ * uniformly random field (repeats allowed), in random order; h must not be
+ * empty.  A packed hash is walked once per batch of picks, not per pick. */
+void hobj_random_n(struct hobj *h, uint64_t count, hobj_scan_fn *fn, void *ctx);
+
+/* HRANDFIELD with a positive count: calls fn for count distinct fields
+ * chosen uniformly, count < hobj_len(h), in no particular order.  A few
+ * picks from a big table use a scratch set of count pointers: SC_ENOMEM if
+ * it cannot be allocated (fn not called); otherwise SC_OK. */
+int hobj_sample(struct hobj *h, uint64_t count, hobj_scan_fn *fn, void *ctx);
