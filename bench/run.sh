@@ -1,0 +1,334 @@
+#!/usr/bin/env bash
+# `make bench`: slotcache-node beside redis-server 7, in one run on one machine.
+# Absolute numbers on a shared machine are noise; the ratios are the result.
+#
+#   a. throughput  redis-benchmark SET/GET at -P 1 and -P 16, BENCH_RUNS times
+#                  per server, servers alternating run by run; medians
+#   b. memory      used_memory before/after slotcache-bench fill: bytes per key
+#   c. hit ratio   one Zipf(0.99) trace replayed read-through (GET, SET on a
+#                  miss) under allkeys-lru and allkeys-lfu, both servers at the
+#                  same maxmemory: redis's empty used_memory + 10% of the
+#                  trace's keys at redis's bytes per key from (b); then
+#                  (c2) the node again at its own empty used_memory + the same
+#                  number of keys at its own bytes per key, which compares the
+#                  eviction policies alone at equal key capacity
+#
+# Every command is printed as run; raw numbers go to build/bench/results.txt.
+# Environment: BENCH_RUNS (default 3), BENCH_QUICK=1 (every size / 10, for a
+# smoke run), SC_BIN_DIR (default bin).  Exits non-zero if anything failed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN_DIR=${SC_BIN_DIR:-bin}
+NODE=$BIN_DIR/slotcache-node
+BENCH=$BIN_DIR/slotcache-bench
+REDIS_SERVER=$(command -v redis-server || true)
+RUNS=${BENCH_RUNS:-3}
+QUICK=${BENCH_QUICK:-0}
+OUT_DIR=build/bench
+RESULTS=$OUT_DIR/results.txt
+
+SCALE=1
+[ "$QUICK" = 1 ] && SCALE=10
+TP_REQUESTS=$((1000000 / SCALE))
+TP_KEYSPACE=$((100000 / SCALE))
+FILL_KEYS=$((1000000 / SCALE))
+TRACE_KEYS=$((100000 / SCALE))
+TRACE_REQUESTS=$((1000000 / SCALE))
+CACHE_KEYS=$((TRACE_KEYS / 10))
+KEY_SIZE=16 # "key:" + 12 digits: the trace's keys and redis-benchmark's
+VALUE_SIZE=100
+ZIPF=0.99
+SEED=1
+POLICIES=(allkeys-lru allkeys-lfu)
+# redis-benchmark retries a dead server forever: bound every run.
+BENCHMARK_TIMEOUT=900
+
+for f in "$NODE" "$BENCH"; do
+    if [ ! -x "$f" ]; then
+        echo "bench: $f is missing: run make first" >&2
+        exit 1
+    fi
+done
+for tool in redis-server redis-cli redis-benchmark; do
+    if ! command -v "$tool" >/dev/null; then
+        echo "bench: $tool is missing (Debian: redis-server, redis-tools)" >&2
+        exit 1
+    fi
+done
+
+mkdir -p "$OUT_DIR"
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/sc-bench.XXXXXX")
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Run copies of the binaries: a `make` in the same tree during the run (a
+# shared machine) would otherwise swap them, or catch one half-written.
+mkdir -p "$TMP/bin"
+cp "$NODE" "$BENCH" "$TMP/bin/"
+echo "binaries: $NODE and $BENCH, run from copies in $TMP/bin"
+NODE=$TMP/bin/slotcache-node
+BENCH=$TMP/bin/slotcache-bench
+
+: >"$RESULTS"
+record date "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+record git "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- node common 2>/dev/null || echo +dirty)"
+record host "$(uname -srm), $(nproc) cpus"
+record node_version "$("$NODE" --version)"
+record redis_version "$(redis-server --version)"
+record quick "$QUICK"
+record runs "$RUNS"
+
+echo "slotcache bench: node $("$NODE" --version | cut -d' ' -f2), $(redis-server --version | cut -d' ' -f3), $(nproc) cpus, runs=$RUNS quick=$QUICK"
+SUMMARY=()
+
+# ---- a. throughput ----
+
+# bench_throughput NAME PORT PIPELINE RUN: one redis-benchmark run; appends
+# the SET and GET requests/s to TP[name/test/P].
+declare -A TP
+bench_throughput() {
+    local name=$1 port=$2 p=$3 run=$4 out test rps
+    if ! run_logged out timeout "$BENCHMARK_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "$port" \
+        -t set,get -n "$TP_REQUESTS" -r "$TP_KEYSPACE" -d "$VALUE_SIZE" -c 50 -P "$p" --csv; then
+        return 0
+    fi
+    for test in SET GET; do
+        rps=$(awk -F'"' -v t="$test" '$2 == t { print $4 }' <<<"$out")
+        if ! is_number "$rps"; then
+            fail_note "$name: no $test line in redis-benchmark's output"
+            continue
+        fi
+        echo "  $test: $rps requests/s"
+        record "throughput.$name.$test.P$p.run$run" "$rps"
+        # the latencies too (avg min p50 p95 p99 max, ms): they tell an
+        # outlier run caused by the machine from one caused by the server
+        record "throughput.$name.$test.P$p.run$run.latency_ms" \
+            "$(awk -F'"' -v t="$test" '$2 == t { print $6, $8, $10, $12, $14, $16 }' <<<"$out")"
+        TP[$name/$test/P$p]+=" $rps"
+    done
+}
+
+section_throughput() {
+    local run p order name port rport nport rpid npid
+    echo
+    echo "---- a. throughput"
+    start_server redis redis-tp
+    rport=$SERVER_PORT rpid=$SERVER_PID
+    start_server node node-tp
+    nport=$SERVER_PORT npid=$SERVER_PID
+    for ((run = 1; run <= RUNS; run++)); do
+        order="redis slotcache"
+        [ $((run % 2)) -eq 0 ] && order="slotcache redis"
+        for p in 1 16; do
+            for name in $order; do
+                port=$rport
+                [ "$name" = slotcache ] && port=$nport
+                echo "run $run/$RUNS, $name, -P $p:"
+                bench_throughput "$name" "$port" "$p" "$run"
+            done
+        done
+    done
+    stop_server "$npid" node-tp
+    stop_server "$rpid" redis-tp
+
+    table_start "a. throughput, median requests/s of $RUNS runs (redis-benchmark -c 50 -n $TP_REQUESTS -r $TP_KEYSPACE -d $VALUE_SIZE)"
+    local test med_s med_r
+    for p in 1 16; do
+        for test in SET GET; do
+            med_s=n/a med_r=n/a
+            # shellcheck disable=SC2086 # the list is space-separated numbers
+            [ -n "${TP[slotcache/$test/P$p]:-}" ] && med_s=$(median ${TP[slotcache/$test/P$p]})
+            # shellcheck disable=SC2086
+            [ -n "${TP[redis/$test/P$p]:-}" ] && med_r=$(median ${TP[redis/$test/P$p]})
+            record "throughput.slotcache.$test.P$p.median" "$med_s"
+            record "throughput.redis.$test.P$p.median" "$med_r"
+            table_row "$test requests/s, -P $p" "$med_s" "$med_r"
+            SUMMARY+=("$(printf '%-44s %s' "throughput $test -P $p (slotcache/redis)" "$(ratio "$med_s" "$med_r")")")
+        done
+    done
+}
+
+# ---- b. memory ----
+
+declare -A MEM
+# measure_fill NAME PORT: used_memory before and after a fill of FILL_KEYS keys.
+measure_fill() {
+    local name=$1 port=$2 out before after rss_before rss_after n
+    before=$(info_field "$port" memory used_memory)
+    rss_before=$(info_field "$port" memory used_memory_rss)
+    if ! run_logged out "$BENCH" fill --host 127.0.0.1 --port "$port" --keys "$FILL_KEYS" \
+        --key-size "$KEY_SIZE" --value-size "$VALUE_SIZE"; then
+        return 0
+    fi
+    echo "  $out"
+    after=$(info_field "$port" memory used_memory)
+    rss_after=$(info_field "$port" memory used_memory_rss)
+    n=$(dbsize "$port")
+    if [ "$n" != "$FILL_KEYS" ]; then
+        fail_note "$name: DBSIZE is $n after filling $FILL_KEYS keys"
+    fi
+    MEM[$name/empty]=$before
+    MEM[$name/full]=$after
+    MEM[$name/per_key]=$(awk -v a="$after" -v b="$before" -v n="$FILL_KEYS" 'BEGIN { printf "%.2f", (a - b) / n }')
+    MEM[$name/rss_per_key]=$(awk -v a="$rss_after" -v b="$rss_before" -v n="$FILL_KEYS" 'BEGIN { printf "%.2f", (a - b) / n }')
+    MEM[$name/seconds]=$(kv_field "$out" seconds)
+    local k
+    for k in empty full per_key rss_per_key seconds; do
+        record "memory.$name.$k" "${MEM[$name/$k]}"
+    done
+}
+
+section_memory() {
+    local pid
+    echo
+    echo "---- b. memory"
+    start_server redis redis-mem
+    pid=$SERVER_PID
+    measure_fill redis "$SERVER_PORT"
+    stop_server "$pid" redis-mem
+    start_server node node-mem
+    pid=$SERVER_PID
+    measure_fill slotcache "$SERVER_PORT"
+    stop_server "$pid" node-mem
+
+    table_start "b. memory, $FILL_KEYS keys of $KEY_SIZE bytes with $VALUE_SIZE-byte values (slotcache-bench fill)"
+    table_row "used_memory, empty (bytes)" "${MEM[slotcache/empty]:-}" "${MEM[redis/empty]:-}"
+    table_row "used_memory, filled (bytes)" "${MEM[slotcache/full]:-}" "${MEM[redis/full]:-}"
+    table_row "bytes per key (used_memory)" "${MEM[slotcache/per_key]:-}" "${MEM[redis/per_key]:-}" %.1f
+    table_row "bytes per key (used_memory_rss)" "${MEM[slotcache/rss_per_key]:-}" "${MEM[redis/rss_per_key]:-}" %.1f
+    table_row "fill seconds" "${MEM[slotcache/seconds]:-}" "${MEM[redis/seconds]:-}" %.3f
+    SUMMARY+=("$(printf '%-44s %s' "memory bytes/key (slotcache/redis)" "$(ratio "${MEM[slotcache/per_key]:-}" "${MEM[redis/per_key]:-}")")")
+}
+
+# ---- c. hit ratio ----
+
+declare -A HR
+# replay NAME POLICY PORT: one read-through replay of the trace, then what
+# the server holds.
+replay() {
+    local name=$1 policy=$2 port=$3 out k
+    if ! run_logged out "$BENCH" readthrough --host 127.0.0.1 --port "$port" --trace "$TMP/trace.txt" \
+        --value-size "$VALUE_SIZE" --pipeline 32; then
+        [ -n "$out" ] && echo "  $out"
+        return 0
+    fi
+    echo "  $out"
+    HR[$policy/$name/hit_ratio]=$(kv_field "$out" hit_ratio)
+    HR[$policy/$name/client_hit_ratio]=$(kv_field "$out" client_hit_ratio)
+    HR[$policy/$name/seconds]=$(kv_field "$out" seconds)
+    HR[$policy/$name/keys]=$(dbsize "$port")
+    HR[$policy/$name/evicted]=$(info_field "$port" stats evicted_keys)
+    HR[$policy/$name/used_memory]=$(info_field "$port" memory used_memory)
+    for k in hit_ratio client_hit_ratio seconds keys evicted used_memory; do
+        record "hitratio.$policy.$name.$k" "${HR[$policy/$name/$k]}"
+    done
+}
+
+section_hit_ratio() {
+    local maxmem policy rport nport rpid npid
+    echo
+    echo "---- c. hit ratio"
+    if ! is_number "${MEM[redis/per_key]:-}"; then
+        fail_note "hit ratio: skipped, no bytes-per-key figure for redis from (b)"
+        return 0
+    fi
+    maxmem=$(awk -v e="${MEM[redis/empty]}" -v p="${MEM[redis/per_key]}" -v n="$CACHE_KEYS" \
+        'BEGIN { printf "%d", e + n * p }')
+    echo "maxmemory $maxmem = redis empty used_memory ${MEM[redis/empty]} + $CACHE_KEYS keys x ${MEM[redis/per_key]} bytes"
+    record hitratio.maxmemory "$maxmem"
+    show_cmd "$BENCH" trace --keys "$TRACE_KEYS" --requests "$TRACE_REQUESTS" --zipf "$ZIPF" --seed "$SEED"
+    echo "  > $TMP/trace.txt"
+    if ! "$BENCH" trace --keys "$TRACE_KEYS" --requests "$TRACE_REQUESTS" --zipf "$ZIPF" \
+        --seed "$SEED" >"$TMP/trace.txt"; then
+        fail_note "hit ratio: skipped, the trace could not be written"
+        return 0
+    fi
+    for policy in "${POLICIES[@]}"; do
+        start_server redis "redis-$policy" --maxmemory "$maxmem" --maxmemory-policy "$policy"
+        rport=$SERVER_PORT rpid=$SERVER_PID
+        start_server node "node-$policy" --maxmemory "$maxmem" --maxmemory-policy "$policy"
+        nport=$SERVER_PORT npid=$SERVER_PID
+        replay redis "$policy" "$rport"
+        replay slotcache "$policy" "$nport"
+        stop_server "$npid" "node-$policy"
+        stop_server "$rpid" "redis-$policy"
+    done
+    hit_ratio_table "$maxmem"
+    equal_capacity
+}
+
+# The same maxmemory is what a user compares, but it mixes two things: the
+# fixed overhead (redis starts near 1 MB, the node near nothing, so the node
+# has more room for data) and the eviction policy.  This extra run isolates
+# the policy: the node gets its own empty used_memory + CACHE_KEYS x its own
+# bytes per key, so both hold about CACHE_KEYS keys.
+equal_capacity() {
+    local maxmem policy pid
+    if ! is_number "${MEM[slotcache/per_key]:-}"; then
+        fail_note "equal capacity: skipped, no bytes-per-key figure for slotcache from (b)"
+        return 0
+    fi
+    maxmem=$(awk -v e="${MEM[slotcache/empty]}" -v p="${MEM[slotcache/per_key]}" -v n="$CACHE_KEYS" \
+        'BEGIN { printf "%d", e + n * p }')
+    echo
+    echo "equal key capacity: slotcache maxmemory $maxmem = its empty used_memory ${MEM[slotcache/empty]} + $CACHE_KEYS keys x ${MEM[slotcache/per_key]} bytes"
+    record hitratio.equal_capacity.slotcache_maxmemory "$maxmem"
+    for policy in "${POLICIES[@]}"; do
+        start_server node "node-eq-$policy" --maxmemory "$maxmem" --maxmemory-policy "$policy"
+        pid=$SERVER_PID
+        replay slotcache-eq "$policy" "$SERVER_PORT"
+        stop_server "$pid" "node-eq-$policy"
+    done
+
+    table_start "c2. hit ratio at equal key capacity (~$CACHE_KEYS keys each): slotcache maxmemory $maxmem, redis as in c"
+    local s r
+    for policy in "${POLICIES[@]}"; do
+        s=$policy/slotcache-eq r=$policy/redis
+        table_row "$policy hit ratio (server INFO)" "${HR[$s/hit_ratio]:-}" "${HR[$r/hit_ratio]:-}" %.4f
+        table_row "$policy keys held at the end" "${HR[$s/keys]:-}" "${HR[$r/keys]:-}"
+        SUMMARY+=("$(printf '%-44s %s' "hit ratio $policy, equal key capacity" "$(ratio "${HR[$s/hit_ratio]:-}" "${HR[$r/hit_ratio]:-}")")")
+    done
+}
+
+hit_ratio_table() {
+    local maxmem=$1
+
+    table_start "c. hit ratio, Zipf($ZIPF) trace: $TRACE_REQUESTS requests over $TRACE_KEYS keys, maxmemory $maxmem (~$CACHE_KEYS keys in redis)"
+    # The same maxmemory leaves each server maxmemory minus its own empty
+    # used_memory for data: the row says how much of the difference in keys
+    # held comes from the fixed overhead rather than from bytes per key.
+    local s r
+    table_row "maxmemory - empty used_memory (bytes)" \
+        "$(awk -v m="$maxmem" -v e="${MEM[slotcache/empty]:-0}" 'BEGIN { print m - e }')" \
+        "$(awk -v m="$maxmem" -v e="${MEM[redis/empty]}" 'BEGIN { print m - e }')"
+    for policy in "${POLICIES[@]}"; do
+        s=$policy/slotcache r=$policy/redis
+        table_row "$policy hit ratio (server INFO)" "${HR[$s/hit_ratio]:-}" "${HR[$r/hit_ratio]:-}" %.4f
+        table_row "$policy hit ratio (client)" "${HR[$s/client_hit_ratio]:-}" "${HR[$r/client_hit_ratio]:-}" %.4f
+        table_row "$policy keys held at the end" "${HR[$s/keys]:-}" "${HR[$r/keys]:-}"
+        table_row "$policy evicted_keys" "${HR[$s/evicted]:-}" "${HR[$r/evicted]:-}"
+        table_row "$policy used_memory at the end" "${HR[$s/used_memory]:-}" "${HR[$r/used_memory]:-}"
+        table_row "$policy replay seconds" "${HR[$s/seconds]:-}" "${HR[$r/seconds]:-}" %.3f
+        SUMMARY+=("$(printf '%-44s %s' "hit ratio $policy (slotcache/redis)" "$(ratio "${HR[$s/hit_ratio]:-}" "${HR[$r/hit_ratio]:-}")")")
+    done
+}
+
+section_throughput
+section_memory
+section_hit_ratio
+
+echo
+echo "== summary (ratio = slotcache / redis; above 1 is better for throughput and hit ratio, below 1 for memory)"
+printf '%s\n' "${SUMMARY[@]}"
+printf '%s\n' "${SUMMARY[@]}" | sed 's/^/# summary: /' >>"$RESULTS"
+echo "raw numbers: $RESULTS"
+if [ ${#FAILURES[@]} -gt 0 ]; then
+    echo
+    echo "FAILED (${#FAILURES[@]}):"
+    printf '  %s\n' "${FAILURES[@]}"
+    printf '# failure: %s\n' "${FAILURES[@]}" >>"$RESULTS"
+    exit 1
+fi
