@@ -143,15 +143,39 @@ unit: all
 test: deps
 	tests/run-all.sh
 
-# libFuzzer builds (clang): build/fuzz/<harness>
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined -DSC_MALLOC_LIBC
-fuzz: deps
-	@mkdir -p build/fuzz
-	@for f in $(FUZZ_SRC); do \
-	    n=$$(basename $$f .c); \
-	    echo "clang $$n"; \
-	    clang $(FUZZ_CFLAGS) -o build/fuzz/$$n $$f $(COMMON_SRC) $(NODE_SRC) -lev -lm || exit 1; \
-	done
+# libFuzzer builds (clang): every library source is compiled once with
+# coverage instrumentation into build/fuzz/obj, then each harness links them.
+FUZZ_DIR      := build/fuzz
+FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 -I. -Ibuild/release/gen $(PQ_CFLAGS) \
+                 -DSC_MALLOC_LIBC $(FUZZ_SAN)
+FUZZ_LIB_SRC  := $(COMMON_SRC) $(NODE_SRC) $(PROXY_SRC) $(LOADER_SRC)
+FUZZ_LIB_OBJ  := $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o) $(FUZZ_DIR)/obj/loader.pb-c.o
+FUZZ_BINS     := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+
+# The generated protobuf code comes from the release tree; a sub-make
+# makes it whatever V this make runs with.
+.PHONY: fuzz-gen
+fuzz-gen:
+	@$(MAKE) --no-print-directory V=release build/release/gen/loader/loader.pb-c.h
+
+$(FUZZ_DIR)/obj/%.o: %.c | fuzz-gen
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_DIR)/obj/loader.pb-c.o: | fuzz-gen
+	@mkdir -p $(dir $@)
+	clang -std=c11 -g -O1 -Ibuild/release/gen -DSC_MALLOC_LIBC $(FUZZ_SAN) \
+	    -c build/release/gen/loader/loader.pb-c.c -o $@
+
+# Objects named only by a pattern rule are "intermediate" to make, which
+# deletes them after the build: keep them.
+.SECONDARY: $(FUZZ_LIB_OBJ)
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJ)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJ) -lpq -lprotobuf-c -lev -lm
+
+fuzz: deps $(FUZZ_BINS)
 
 FUZZ_SECONDS ?= 20
 fuzz-run: fuzz

@@ -352,6 +352,34 @@ reserve_read(struct back *b)
 }
 
 static void
+after_read(struct back *b)
+{
+    parse_replies(b);
+    if (b->rbuf != NULL && buf_rsize(b->rbuf) == 0 && buf_shared(b->rbuf)) {
+        buf_return(&b->rbuf); /* replies still point into it; read into a new one */
+    }
+}
+
+int
+back_feed(struct back *b, const void *data, size_t len)
+{
+    const char *p = data;
+
+    while (len > 0 && b->state == BACK_READY) {
+        if (reserve_read(b) != SC_OK) {
+            return SC_ENOMEM;
+        }
+        size_t n = MIN(len, buf_wsize(b->rbuf));
+        memcpy(buf_wptr(b->rbuf), p, n);
+        b->rbuf->wpos += (uint32_t)n;
+        p += n;
+        len -= n;
+        after_read(b);
+    }
+    return SC_OK;
+}
+
+static void
 on_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct back *b = container_of(w, struct back, rd);
@@ -372,10 +400,7 @@ on_readable(struct ev_loop *loop, ev_io *w, int revents)
     }
     b->rbuf->wpos += (uint32_t)n;
     proxy.stats[STAT_node_bytes_in] += (uint64_t)n;
-    parse_replies(b);
-    if (b->rbuf != NULL && buf_rsize(b->rbuf) == 0 && buf_shared(b->rbuf)) {
-        buf_return(&b->rbuf); /* replies still point into it; read into a new one */
-    }
+    after_read(b);
 }
 
 void

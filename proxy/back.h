@@ -56,5 +56,8 @@ void back_flush_all(void);
 void back_fail(struct back *b, const char *why);
 /* Fails b if its oldest request has waited longer than timeout_ms. */
 void back_check_timeout(struct back *b, long long now_us, long long timeout_ms);
+/* Processes len bytes as if the node had just sent them (after read(2));
+ * the fuzz harness answers requests through it. */
+int back_feed(struct back *b, const void *data, size_t len);
 /* Closes an idle connection to a member that left the topology. */
 void back_close_if_idle(struct back *b);

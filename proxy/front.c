@@ -562,6 +562,44 @@ reserve_read(struct front *c)
     return buf_try_reserve(&c->rbuf, want);
 }
 
+/* The bytes just appended to c->rbuf: enforce the query buffer limit, run
+ * every whole request, drop the buffer when all of it is consumed. */
+static void
+after_read(struct front *c)
+{
+    c->last_io_ms = proxy_now_ms();
+    if (buf_rsize(c->rbuf) > proxy.opt.query_buffer_limit) {
+        log_warn("Closing client that reached max query buffer length: id=%llu addr=%s",
+                 (unsigned long long)c->id, c->addr);
+        front_close_async(c);
+        return;
+    }
+    process_input(c);
+    if (c->rbuf != NULL && buf_rsize(c->rbuf) == 0) {
+        /* Requests still point into it until written to their nodes. */
+        buf_return(&c->rbuf);
+    }
+}
+
+int
+front_feed(struct front *c, const void *data, size_t len)
+{
+    const char *p = data;
+
+    while (len > 0 && !(c->flags & (FRONT_CLOSE_ASAP | FRONT_CLOSE_AFTER_REPLY))) {
+        if (reserve_read(c) != SC_OK) {
+            return SC_ENOMEM;
+        }
+        size_t n = MIN(len, buf_wsize(c->rbuf));
+        memcpy(buf_wptr(c->rbuf), p, n);
+        c->rbuf->wpos += (uint32_t)n;
+        p += n;
+        len -= n;
+        after_read(c);
+    }
+    return SC_OK;
+}
+
 static void
 on_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -582,19 +620,8 @@ on_readable(struct ev_loop *loop, ev_io *w, int revents)
         return;
     }
     c->rbuf->wpos += (uint32_t)n;
-    c->last_io_ms = proxy_now_ms();
     proxy.stats[STAT_total_net_input_bytes] += (uint64_t)n;
-    if (buf_rsize(c->rbuf) > proxy.opt.query_buffer_limit) {
-        log_warn("Closing client that reached max query buffer length: id=%llu addr=%s",
-                 (unsigned long long)c->id, c->addr);
-        front_close_async(c);
-        return;
-    }
-    process_input(c);
-    if (buf_rsize(c->rbuf) == 0) {
-        /* Requests still point into it until written to their nodes. */
-        buf_return(&c->rbuf);
-    }
+    after_read(c);
 }
 
 void

@@ -67,6 +67,9 @@ struct front {
     struct front *close_next;
 };
 
+/* Processes len bytes as if c had just sent them (what a read does after
+ * read(2)); the fuzz harness drives the proxy through it. */
+int front_feed(struct front *c, const void *data, size_t len);
 /* After cmdtab_setup(). */
 void front_setup(void);
 void front_create(int fd, const char *peer);

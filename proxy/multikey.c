@@ -329,6 +329,9 @@ finish_parent(struct msg *parent)
 struct place_ctx {
     struct merge *mg;
     const uint32_t *idx; /* MGET: original key index of each element */
+    uint32_t nidx;       /* MGET: keys the fragment asked for */
+    uint32_t placed;
+    bool bad;            /* MGET: more elements than keys */
     struct buf *b;       /* the buffer the elements are in */
 };
 
@@ -337,9 +340,14 @@ place_value(void *ctx, size_t i, const char *p, size_t n)
 {
     struct place_ctx *pc = ctx;
     struct merge *mg = pc->mg;
-    uint32_t at = pc->idx != NULL ? pc->idx[i] : mg->nvals++;
     struct seg e = {pc->b, p, (uint32_t)n};
 
+    if (pc->idx != NULL && i >= pc->nidx) {
+        pc->bad = true; /* a node answering more values than it was asked */
+        return;
+    }
+    uint32_t at = pc->idx != NULL ? pc->idx[i] : mg->nvals++;
+    pc->placed++;
     if (at >= mg->cap) {
         uint32_t cap = MAX(mg->cap * 2, at + 16);
         mg->vals = mem_realloc(mg->vals, cap * sizeof(*mg->vals));
@@ -396,11 +404,13 @@ frag_done(struct msg *f)
         return;
     }
     if (!take_error(mg, f)) {
-        struct place_ctx pc = {mg, f->ctx, f->rsp.b};
+        struct place_ctx pc = {mg, f->ctx, (uint32_t)f->sum, 0, false, f->rsp.b};
         switch (mg->kind) {
         case ROUTE_MGET:
         case ROUTE_ALL_CONCAT:
-            if (resp_array_each(f->rsp.p, f->rsp.len, place_value, &pc) != SC_OK &&
+            /* An MGET part must answer exactly one value per key it sent. */
+            if ((resp_array_each(f->rsp.p, f->rsp.len, place_value, &pc) != SC_OK || pc.bad ||
+                 (pc.idx != NULL && pc.placed != pc.nidx)) &&
                 mg->error.len == 0) {
                 mg->error = seg_const("-ERR slotcache-proxy: bad reply from a node\r\n", 46);
             }
@@ -561,6 +571,7 @@ split(struct front *c, struct msg *m, const char *name, int step, bool index_key
         }
         struct msg *f = frag_new(m, front_take_out());
         f->ctx = idx;
+        f->sum = g.count[sh]; /* how many values its reply must carry */
         frag_route(f, router->shards[sh]);
     }
     groups_free(&g);
