@@ -28,6 +28,7 @@
  */
 #include "common/defs.h"
 #include "common/log.h"
+#include "common/rand.h"
 #include "common/util.h"
 
 #include <hiredis/hiredis.h>
@@ -242,17 +243,8 @@ read_keyspace_counts(redisContext *c, struct keyspace_counts *kc, struct bench_e
 
 /* ---- trace: Zipf(alpha) over N ranks ---- */
 
-/* splitmix64 (Steele, Lea, Flood 2014): tiny, full 2^64 period, passes
- * BigCrush, and written here so the trace cannot change with a libc. */
-static uint64_t
-splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
+/* Traces use their own seeded splitmix64 stream (common/rand.h), so they
+ * cannot change with a libc. */
 /* cum[i] = sum over ranks 1..i+1 of rank^-alpha (not normalised: a draw is
  * scaled by cum[n-1] instead, which saves n divisions and their rounding). */
 static double *
@@ -313,7 +305,7 @@ cmd_trace(int argc, char **argv, struct bench_err *err)
     setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
     uint64_t state = (uint64_t)seed;
     for (long long i = 0; i < requests; i++) {
-        long long rank = zipf_rank(cum, keys, splitmix64(&state));
+        long long rank = zipf_rank(cum, keys, rand_splitmix64(&state));
         printf("%s%0*lld\n", prefix, BENCH_KEY_DIGITS, rank);
     }
     free(cum);

@@ -27,9 +27,24 @@ conf_find(const struct conf_option *opts, const char *name)
     return NULL;
 }
 
+static int split_words(char *line, char **argv);
+
 static int
 set_value(const struct conf_option *o, int argc, char **argv, char *err, size_t errlen)
 {
+    if (o->type == CONF_CUSTOM && argc == 1 && strchr(argv[0], ' ') != NULL) {
+        /* --client-output-buffer-limit "normal 1mb 2mb 3": one word on the
+         * command line, several in the directive, as redis reads it. */
+        char *copy = mem_strdup(argv[0]);
+        char *words[CONF_LINE_ARGS];
+        int n = split_words(copy, words);
+        int rc = n < 0 ? SC_ERR : o->set(o, n, words, err, errlen);
+        if (n < 0) {
+            snprintf(err, errlen, "unbalanced quotes");
+        }
+        mem_free(copy);
+        return rc;
+    }
     if (o->type == CONF_CUSTOM) {
         return o->set(o, argc, argv, err, errlen);
     }
@@ -69,7 +84,7 @@ set_value(const struct conf_option *o, int argc, char **argv, char *err, size_t 
             snprintf(err, errlen, "argument must be a memory value");
             return SC_ERR;
         }
-        if (ull > (unsigned long long)o->max) {
+        if (ull > (unsigned long long)o->max || ull < (unsigned long long)o->min) {
             snprintf(err, errlen, "argument must be between %lld and %lld inclusive", o->min,
                      o->max);
             return SC_ERR;

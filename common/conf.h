@@ -61,6 +61,10 @@ struct conf_option {
 #define CONF_MEM_OPT(n, p, d, f, a, h)                                                             \
     {.name = n, .type = CONF_MEM, .flags = f, .ptr = p, .def = d, .min = 0, .max = LLONG_MAX,     \
      .apply = a, .help = h}
+/* A memory value with redis's bounds ("between 1048576 and ... inclusive"). */
+#define CONF_MEM_RANGE_OPT(n, p, d, lo, f, a, h)                                                   \
+    {.name = n, .type = CONF_MEM, .flags = f, .ptr = p, .def = d, .min = lo, .max = LLONG_MAX,    \
+     .apply = a, .help = h}
 #define CONF_STR_OPT(n, p, d, f, a, h)                                                             \
     {.name = n, .type = CONF_STR, .flags = f, .ptr = p, .def = d, .apply = a, .help = h}
 #define CONF_ENUM_OPT(n, p, d, e, f, a, h)                                                         \

@@ -6,11 +6,11 @@
 
 #include "common/defs.h"
 #include "common/mem.h"
+#include "common/rand.h"
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include <stdlib.h>
 #include <string.h>
 
 static uint64_t hash_seed;
@@ -209,36 +209,59 @@ ht_replace(struct ht *h, struct ht_node *old, struct ht_node *n, uint64_t hash)
 struct ht_node *
 ht_random(struct ht *h)
 {
-    struct ht_node *e = NULL;
-
     if (ht_count(h) == 0) {
         return NULL;
     }
     ht_rehash_step(h, HT_REHASH_STEP_BUCKETS);
-    if (rehashing(h)) {
-        /* Buckets of t[0] below rehash_idx are empty: skip them. */
-        uint64_t s0 = h->t[0].size, s1 = h->t[1].size;
-        do {
-            uint64_t i = (uint64_t)h->rehash_idx +
-                         ((uint64_t)random() << 31 | (uint64_t)random()) %
-                             (s0 + s1 - (uint64_t)h->rehash_idx);
-            e = i >= s0 ? h->t[1].buckets[i - s0] : h->t[0].buckets[i];
-        } while (e == NULL);
-    } else {
-        uint64_t mask = h->t[0].size - 1;
-        do {
-            e = h->t[0].buckets[((uint64_t)random() << 31 | (uint64_t)random()) & mask];
-        } while (e == NULL);
+    /* A random bucket then a random place in its chain would favour
+     * entries alone in their bucket (twice as likely as one of a pair).
+     * Instead draw a (bucket, place < HT_CHAIN_BOUND) slot and retry when
+     * no entry sits there, so every entry has the same chance.  A chain
+     * longer than the bound (rare at the table's fill) is accepted whole.
+     * While rehashing, buckets of t[0] below rehash_idx are empty: they
+     * are not drawn. */
+    uint64_t s0 = h->t[0].size, s1 = h->t[1].size;
+    uint64_t from = h->rehash_idx > 0 ? (uint64_t)h->rehash_idx : 0;
+    uint64_t slots = s0 + s1 - from;
+    for (;;) {
+        uint64_t r = rand_next(); /* bucket and place from one draw */
+        uint64_t i = from + r % slots;
+        struct ht_node *e = i < s0 ? h->t[0].buckets[i] : h->t[1].buckets[i - s0];
+        unsigned len = 0;
+        for (const struct ht_node *p = e; p != NULL; p = p->next) {
+            len++;
+        }
+        unsigned k = (unsigned)(r / slots % MAX(len, HT_CHAIN_BOUND));
+        if (k < len) {
+            while (k-- > 0) {
+                e = e->next;
+            }
+            return e;
+        }
     }
-    /* A uniform position in the chain. */
-    unsigned len = 0;
-    for (struct ht_node *p = e; p != NULL; p = p->next) {
-        len++;
+}
+
+int
+ht_sample(struct ht *h, struct ht_node **out, int n)
+{
+    int got = 0;
+
+    if (ht_count(h) == 0 || n <= 0) {
+        return 0;
     }
-    for (unsigned k = (unsigned)random() % len; k > 0; k--) {
-        e = e->next;
+    /* Consecutive buckets from a random one (redis's dictGetSomeKeys):
+     * cheap, and every bucket at most once, so entries are distinct and a
+     * sample as large as the table is the whole table. */
+    uint64_t s0 = h->t[0].size, s1 = h->t[1].size, total = s0 + s1;
+    uint64_t start = rand_next() % total;
+    for (uint64_t step = 0; step < total && got < n; step++) {
+        uint64_t i = (start + step) % total;
+        struct ht_node *e = i < s0 ? h->t[0].buckets[i] : h->t[1].buckets[i - s0];
+        for (; e != NULL && got < n; e = e->next) {
+            out[got++] = e;
+        }
     }
-    return e;
+    return got;
 }
 
 /* Reverses the bits of v (swap halves, then quarters, ... then bits). */

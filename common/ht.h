@@ -24,6 +24,7 @@
 #define HT_INITIAL_SIZE 4
 #define HT_MIN_FILL 10            /* shrink when used < size / HT_MIN_FILL */
 #define HT_REHASH_STEP_BUCKETS 1  /* buckets moved per operation */
+#define HT_CHAIN_BOUND 8          /* chain places a fair random pick draws from */
 
 struct ht_node {
     struct ht_node *next;
@@ -72,8 +73,12 @@ void ht_remove(struct ht *h, struct ht_node *n, uint64_t hash);
 /* Puts n in old's place (same key): the keyspace replaces an item whose
  * allocation changed without a second lookup. */
 void ht_replace(struct ht *h, struct ht_node *old, struct ht_node *n, uint64_t hash);
-/* A random entry (NULL if empty), each bucket then chain position uniform. */
+/* A random entry (NULL if empty), every entry equally likely. */
 struct ht_node *ht_random(struct ht *h);
+/* Up to n distinct entries from consecutive buckets starting at a random
+ * one (eviction sampling: cheap, not uniform); all of them if n >= count.
+ * Returns how many.  The entries are valid until the table changes. */
+int ht_sample(struct ht *h, struct ht_node **out, int n);
 
 /* Calls fn for each entry of the bucket(s) at cursor and returns the next
  * cursor (0 when the scan is complete).  fn must not insert or remove. */

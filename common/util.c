@@ -222,29 +222,28 @@ util_str2mem(const char *s, unsigned long long *out)
         const char *suffix;
         unsigned long long mul;
     } units[] = {
-        {"b", 1},        {"k", 1000},          {"kb", 1024},          {"m", 1000 * 1000},
-        {"mb", 1 << 20}, {"g", 1000000000ULL}, {"gb", 1ULL << 30},
+        {"", 1},         {"b", 1},          {"k", 1000},           {"kb", 1024},
+        {"m", 1000000},  {"mb", 1 << 20},   {"g", 1000000000ULL},  {"gb", 1ULL << 30},
     };
-    size_t len = strlen(s);
     size_t digits = 0;
-    unsigned long long mul = 1, v;
+    unsigned long long v = 0, mul = 0;
 
-    while (digits < len && isdigit((unsigned char)s[digits])) {
-        digits++;
-    }
-    if (digits < len) {
-        size_t i;
-        for (i = 0; i < (sizeof(units) / sizeof(units[0])); i++) {
-            if (strcasecmp(s + digits, units[i].suffix) == 0) {
-                mul = units[i].mul;
-                break;
-            }
-        }
-        if (i == (sizeof(units) / sizeof(units[0]))) {
+    /* As redis's memtoull: digits (leading zeros allowed, none means 0),
+     * then an optional unit. */
+    while (isdigit((unsigned char)s[digits])) {
+        unsigned d = (unsigned)(s[digits++] - '0');
+        if (v > (ULLONG_MAX - d) / 10) {
             return false;
         }
+        v = v * 10 + d;
     }
-    if (!util_str2ull(s, digits, &v) || (v != 0 && mul > ULLONG_MAX / v)) {
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strcasecmp(s + digits, units[i].suffix) == 0) {
+            mul = units[i].mul;
+            break;
+        }
+    }
+    if (mul == 0 || (v != 0 && mul > ULLONG_MAX / v)) {
         return false;
     }
     *out = v * mul;
@@ -406,11 +405,16 @@ glob_class(const char **pp, const char *pend, int c, bool nocase)
     return neg ? !match : match;
 }
 
+/* skip: set when the rest of the pattern matched nowhere in what was left
+ * of the string; then no earlier '*' can help by matching more, and the
+ * search stops (redis's fix for CVE-2022-36021: without it, patterns like
+ * "a*a*a*...b" take exponential time). */
 static bool
-glob_rec(const char *p, const char *pend, const char *s, const char *send, bool nocase, int nest)
+glob_rec(const char *p, const char *pend, const char *s, const char *send, bool nocase, int nest,
+         bool *skip)
 {
     if (nest > 1000) {
-        return false; /* pathological pattern: redis caps recursion too */
+        return false; /* abusive pattern: redis gives up at the same depth */
     }
     while (p < pend && s < send) {
         switch (*p) {
@@ -422,11 +426,15 @@ glob_rec(const char *p, const char *pend, const char *s, const char *send, bool 
                 return true;
             }
             while (s < send) {
-                if (glob_rec(p + 1, pend, s, send, nocase, nest + 1)) {
+                if (glob_rec(p + 1, pend, s, send, nocase, nest + 1, skip)) {
                     return true;
+                }
+                if (*skip) {
+                    return false;
                 }
                 s++;
             }
+            *skip = true;
             return false;
         case '?':
             s++;
@@ -460,7 +468,8 @@ glob_rec(const char *p, const char *pend, const char *s, const char *send, bool 
 bool
 util_glob_match(const char *pat, size_t plen, const char *s, size_t slen, bool nocase)
 {
-    return glob_rec(pat, pat + plen, s, s + slen, nocase, 0);
+    bool skip = false;
+    return glob_rec(pat, pat + plen, s, s + slen, nocase, 0, &skip);
 }
 
 bool

@@ -205,6 +205,8 @@ process_input(struct client *c)
     while (c->qbuf != NULL && buf_rsize(c->qbuf) > 0 &&
            !(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP))) {
         char *base = buf_rptr(c->qbuf);
+        /* CONFIG SET proto-max-bulk-len applies to connections already open. */
+        c->req.max_bulk_len = server.opt.proto_max_bulk_len;
         enum resp_status st = resp_req_parse(&c->req, base, buf_rsize(c->qbuf));
 
         if (st == RESP_INCOMPLETE) {
@@ -220,7 +222,6 @@ process_input(struct client *c)
         if (c->req.argc > 0) {
             set_argv(c, base);
             cmd_dispatch(c);
-            c->lastcmd = c->cmd;
             c->cmd = NULL;
             client_check_output_limits(c);
         }
@@ -288,7 +289,9 @@ on_readable(struct ev_loop *loop, ev_io *w, int revents)
     c->qbuf->wpos += (uint32_t)n;
     c->last_io = clock_now_ms();
     server.stats[STAT_total_net_input_bytes] += (uint64_t)n;
-    if (buf_rsize(c->qbuf) > server.opt.query_buffer_limit) {
+    /* As redis, count only what is not parsed yet: the arguments of a long
+     * request already read are not "query buffer" there either. */
+    if (buf_rsize(c->qbuf) - c->req.pos > server.opt.query_buffer_limit) {
         log_warn("Closing client that reached max query buffer length: id=%llu addr=%s "
                  "qbuf=%zu",
                  (unsigned long long)c->id, c->addr, buf_rsize(c->qbuf));

@@ -163,6 +163,7 @@ cmd_call(struct client *c, struct cmd *cmd)
     uint64_t errors = server.stats[STAT_total_error_replies];
 
     c->cmd = cmd;
+    c->lastcmd = cmd; /* CLIENT LIST shows the command being run */
     cmd->proc(c);
     cmd->calls++;
     server.stats[STAT_total_commands_processed]++;

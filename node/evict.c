@@ -242,12 +242,8 @@ evict_pool_offer(struct evict_pool *p, struct item *it, uint64_t score)
 {
     int i;
 
-    for (i = 0; i < p->n; i++) {
-        if (p->it[i] == it) {
-            p->score[i] = score; /* sampled again: refresh */
-            return;
-        }
-    }
+    /* Sampled again: its score may have changed, so it is placed anew. */
+    evict_pool_forget(p, it);
     /* Keep ascending by score; the best candidate is last. */
     for (i = 0; i < p->n && p->score[i] < score; i++) {
     }
@@ -301,11 +297,11 @@ evict_pool_pop(struct evict_pool *p)
 void
 evict_pool_sample(struct evict_pool *p, bool volatile_only, uint64_t (*score)(struct item *))
 {
-    for (long long i = 0; i < evict_opts.samples; i++) {
-        struct item *it = volatile_only ? kv_random_volatile() : kv_random();
-        if (it == NULL) {
-            return;
-        }
-        evict_pool_offer(p, it, score(it));
+    struct item *sample[EVICT_SAMPLES_MAX];
+    int want = (int)MIN(evict_opts.samples, (long long)EVICT_SAMPLES_MAX);
+    int n = kv_sample(sample, want, volatile_only);
+
+    for (int i = 0; i < n; i++) {
+        evict_pool_offer(p, sample[i], score(sample[i]));
     }
 }

@@ -98,7 +98,8 @@ unsigned evict_lfu_freq(const struct item *it);
 uint32_t evict_clock(void);
 
 /* ---- shared by the sampling policies (lfu, ttl) ---- */
-#define EVICT_POOL_SIZE 16 /* redis EVPOOL_SIZE */
+#define EVICT_POOL_SIZE 16    /* redis EVPOOL_SIZE */
+#define EVICT_SAMPLES_MAX 1024 /* maxmemory-samples beyond this sample this many */
 
 /* Candidates kept across evictions, best (highest score) last, like redis's
  * EvictionPoolLRU; it holds item pointers, so detach/moved must be told. */

@@ -14,6 +14,7 @@
 
 #include "common/defs.h"
 #include "common/mem.h"
+#include "common/rand.h"
 #include "node/item.h"
 
 #include <stdlib.h>
@@ -27,8 +28,6 @@
 /* Picks served per walk of a packed hash (hobj_random_n); the batch lives
  * on the stack. */
 #define HOBJ_RANDOM_BATCH 64
-/* Chain places a fair random pick draws from (see table_random). */
-#define HOBJ_CHAIN_BOUND 8
 
 struct hobj_limits hobj_limits = {512, 64};
 
@@ -521,59 +520,6 @@ hobj_scan(struct hobj *h, uint64_t cursor, hobj_scan_fn *fn, void *ctx)
 
 /* ---- random picks (HRANDFIELD) ---- */
 
-/* 64 random bits from splitmix64, seeded once from random() (so srandom
- * still makes runs repeatable).  A fair pick may draw a dozen times:
- * random() takes a lock on every call and would dominate HRANDFIELD. */
-static uint64_t
-rand64(void)
-{
-    static uint64_t state;
-    static bool seeded;
-
-    if (!seeded) {
-        state = (uint64_t)random() << 31 ^ (uint64_t)random();
-        seeded = true;
-    }
-    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-/* A field of a non-empty table, each equally likely.  ht_random takes a
- * random bucket then a random place in its chain, which favours fields
- * alone in their bucket (twice as likely as one of a pair); HRANDFIELD
- * promises uniform picks.  So draw a (bucket, place < HOBJ_CHAIN_BOUND)
- * slot and retry when no field sits there: every field has the same
- * chance.  A chain longer than the bound (about one bucket in a million
- * at the table's fill) is accepted whole, its fields slightly less likely.
- * While the table rehashes, buckets of t[0] below rehash_idx are empty:
- * they are not drawn. */
-static struct hfield *
-table_random(const struct ht *t)
-{
-    uint64_t s0 = t->t[0].size, s1 = t->t[1].size;
-    uint64_t from = t->rehash_idx > 0 ? (uint64_t)t->rehash_idx : 0;
-    uint64_t slots = s0 + s1 - from;
-
-    for (;;) {
-        uint64_t r = rand64(); /* bucket and place from one draw */
-        uint64_t i = from + r % slots;
-        struct ht_node *e = i < s0 ? t->t[0].buckets[i] : t->t[1].buckets[i - s0];
-        unsigned len = 0;
-        for (const struct ht_node *p = e; p != NULL; p = p->next) {
-            len++;
-        }
-        unsigned k = (unsigned)(r / slots % MAX(len, HOBJ_CHAIN_BOUND));
-        if (k < len) {
-            while (k-- > 0) {
-                e = e->next;
-            }
-            return (struct hfield *)e;
-        }
-    }
-}
-
 struct lp_pick {
     uint32_t idx;  /* entry index in the packed form */
     uint32_t slot; /* position in the batch's (random) order */
@@ -597,7 +543,7 @@ lp_random_batch(struct hobj *h, unsigned n, hobj_scan_fn *fn, void *ctx)
     uint32_t idx = 0;
 
     for (unsigned i = 0; i < n; i++) {
-        picks[i].idx = (uint32_t)(rand64() % h->u.lp.count);
+        picks[i].idx = (uint32_t)(rand_next() % h->u.lp.count);
         picks[i].slot = i;
     }
     qsort(picks, n, sizeof(picks[0]), pick_cmp);
@@ -625,7 +571,7 @@ hobj_random_n(struct hobj *h, uint64_t count, hobj_scan_fn *fn, void *ctx)
         return;
     }
     while (count-- > 0) {
-        call_field(table_random(&h->u.ht), fn, ctx);
+        call_field((struct hfield *)ht_random(&h->u.ht), fn, ctx);
     }
 }
 
@@ -664,7 +610,7 @@ sample_by_walk(struct hobj *h, uint64_t count, hobj_scan_fn *fn, void *ctx)
 
     hobj_iter_init(&it, h);
     while (count > 0 && hobj_iter_next(&it, &f, &flen, &v, &vlen)) {
-        if (rand64() % left < count) {
+        if (rand_next() % left < count) {
             fn(ctx, f, flen, v, vlen);
             count--;
         }
@@ -703,7 +649,7 @@ sample_by_picks(struct hobj *h, uint64_t count, hobj_scan_fn *fn, void *ctx)
     }
     memset(set, 0, size * sizeof(*set));
     while (count > 0) {
-        struct hfield *n = table_random(&h->u.ht);
+        struct hfield *n = (struct hfield *)ht_random(&h->u.ht);
         if (set_add(set, size - 1, n)) {
             call_field(n, fn, ctx);
             count--;

@@ -5,6 +5,7 @@
 
 #include "common/clock.h"
 #include "common/mem.h"
+#include "common/rand.h"
 #include "node/evict.h"
 #include "node/hobj.h"
 
@@ -352,7 +353,25 @@ kv_random_volatile(void)
     if (nvol == 0) {
         return NULL;
     }
-    return vol[((uint64_t)random() << 31 | (uint64_t)random()) % nvol];
+    return vol[rand_next() % nvol];
+}
+
+int
+kv_sample(struct item **out, int n, bool volatile_only)
+{
+    if (!volatile_only) {
+        return ht_sample(&keys, (struct ht_node **)out, n);
+    }
+    if (nvol == 0 || n <= 0) {
+        return 0;
+    }
+    /* Consecutive slots of the vector from a random one: distinct items. */
+    uint64_t start = rand_next() % nvol;
+    int got = 0;
+    for (uint64_t k = 0; k < nvol && got < n; k++) {
+        out[got++] = vol[(start + k) % nvol];
+    }
+    return got;
 }
 
 struct item *

@@ -84,6 +84,10 @@ int kv_reserve_value(struct item **itp, size_t cap);
 /* Uniform random item (NULL if empty) and random item with a TTL. */
 struct item *kv_random(void);
 struct item *kv_random_volatile(void);
+/* Up to n distinct items for eviction sampling, from a random place (of
+ * the keys with a TTL when volatile_only); all of them if n is at least
+ * their number.  Returns how many. */
+int kv_sample(struct item **out, int n, bool volatile_only);
 /* The i-th key with a TTL, for walking the vector. */
 struct item *kv_volatile_at(uint64_t i);
 

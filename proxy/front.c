@@ -516,6 +516,7 @@ process_input(struct front *c)
     while (c->rbuf != NULL && buf_rsize(c->rbuf) > 0 &&
            !(c->flags & (FRONT_CLOSE_AFTER_REPLY | FRONT_CLOSE_ASAP))) {
         char *base = buf_rptr(c->rbuf);
+        c->req.max_bulk_len = proxy.opt.proto_max_bulk_len;
         enum resp_status st = resp_req_parse(&c->req, base, buf_rsize(c->rbuf));
         if (st == RESP_INCOMPLETE) {
             break;
@@ -568,7 +569,7 @@ static void
 after_read(struct front *c)
 {
     c->last_io_ms = proxy_now_ms();
-    if (buf_rsize(c->rbuf) > proxy.opt.query_buffer_limit) {
+    if (buf_rsize(c->rbuf) - c->req.pos > proxy.opt.query_buffer_limit) {
         log_warn("Closing client that reached max query buffer length: id=%llu addr=%s",
                  (unsigned long long)c->id, c->addr);
         front_close_async(c);

@@ -296,7 +296,7 @@ cmd_hello(struct front *c, struct msg *m)
     }
     if (!(c->flags & FRONT_AUTHED)) {
         front_answer_error(m, "NOAUTH HELLO must be called with the client already "
-                              "authenticated, otherwise the HELLO <proto> AUTH <user> <pass> "
+                              "authenticated, otherwise the HELLO AUTH <user> <pass> "
                               "option can be used to authenticate the client and select the "
                               "RESP protocol version at the same time");
         return;
