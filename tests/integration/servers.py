@@ -77,19 +77,19 @@ class Server:
         return read_log(self.log)
 
 
-def start_node(*extra, workdir=None):
+def start_node(*extra, workdir=None, port=None):
     workdir = workdir or tempfile.mkdtemp(prefix="sc-node-")
-    port = free_port()
+    port = port or free_port()
     argv = [os.path.join(BIN_DIR, "slotcache-node"), "--port", str(port), "--bind", "127.0.0.1"]
     argv += [str(a) for a in extra]
     return Server(argv, port, workdir, os.path.join(workdir, "node.log"))
 
 
-def start_redis(*extra, workdir=None):
+def start_redis(*extra, workdir=None, port=None):
     """redis-server 7 as the reference: one database (the node has one),
     nothing on disk."""
     workdir = workdir or tempfile.mkdtemp(prefix="sc-redis-")
-    port = free_port()
+    port = port or free_port()
     argv = [shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1",
             "--save", "", "--appendonly", "no", "--databases", "1", "--dir", workdir]
     argv += [str(a) for a in extra]
