@@ -353,27 +353,29 @@ def data_key(row):
     return int(out.stdout)
 
 
-class LoaderProcess:
+class LoaderProcess(servers.Server):
     """slotcache-loader on free 127.0.0.1 ports (RPC and metrics), stopped
-    by pid; waited for by polling Ping."""
+    by pid (servers.Server.stop: SIGTERM, exit code 0 is a clean shutdown);
+    waited for by polling Ping, which servers.Server's RESP probe cannot
+    do."""
 
     def __init__(self, conninfo, *extra, config=None, secret=None, workdir=None):
         self.secret = secret
-        self.workdir = workdir or tempfile.mkdtemp(prefix="sc-loader-")
-        self.port = servers.free_port()
+        workdir = workdir or tempfile.mkdtemp(prefix="sc-loader-")
         self.metrics_port = servers.free_port()
-        self.log = os.path.join(self.workdir, "loader.log")
+        port = servers.free_port()
         argv = [os.path.join(servers.BIN_DIR, "slotcache-loader")]
         if config is not None:
             argv.append(config)
-        argv += ["--port", str(self.port), "--bind", "127.0.0.1", "--postgres", conninfo,
+        argv += ["--port", str(port), "--bind", "127.0.0.1", "--postgres", conninfo,
                  "--metrics-port", str(self.metrics_port)]
         if secret is not None:
             argv += ["--secret", secret]
         argv += [str(a) for a in extra]
+        self.port, self.workdir = port, workdir
+        self.log = os.path.join(workdir, "loader.log")
         self.logf = open(self.log, "ab")
-        self.proc = subprocess.Popen(argv, cwd=self.workdir, stdout=self.logf,
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(argv, cwd=workdir, stdout=self.logf, stderr=subprocess.STDOUT)
         self._wait_ping()
 
     def _wait_ping(self, timeout=15.0):
@@ -422,25 +424,7 @@ class LoaderProcess:
 
     def wait_connected(self, n=1, timeout=20.0):
         servers.wait_until(lambda: self.info_int("pg_connections_up") >= n, timeout=timeout,
-                           what="%d PostgreSQL connection(s) up; log:\n%s" % (n, self.log_text()))
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def stop(self):
-        """SIGTERM, wait; the exit code (0 is a clean shutdown)."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.logf.close()
-        return self.proc.returncode
-
-    def log_text(self):
-        return servers.read_log(self.log)
+                           what="%d PostgreSQL connection(s) up" % n)
 
 
 def row_json(value):
