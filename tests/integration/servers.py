@@ -9,7 +9,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN_DIR = os.environ.get("SC_BIN_DIR", os.path.join(ROOT, "bin"))
+# Relative to the repository: servers run in their own working directories.
+BIN_DIR = os.path.join(ROOT, os.environ.get("SC_BIN_DIR", "bin"))
 
 
 def free_port():

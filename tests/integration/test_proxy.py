@@ -13,6 +13,7 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 
+import servers
 from resp_client import RespClient
 from topology import Topology
 
@@ -315,10 +316,7 @@ def test_reload_swaps_shard_map_without_dropping_clients():
 def test_bad_topology_refuses_to_start(tmp_path):
     cfg = tmp_path / "p.conf"
     cfg.write_text("mode partitioned\nshard 0-100 127.0.0.1:1\nshard 200-16383 127.0.0.1:2\n")
-    out = subprocess.run([os.path.join(os.environ.get("SC_BIN_DIR", "bin"), "slotcache-proxy")
-                          if os.path.isabs(os.environ.get("SC_BIN_DIR", "")) else
-                          os.path.join(os.path.dirname(__file__), "..", "..",
-                                       os.environ.get("SC_BIN_DIR", "bin"), "slotcache-proxy"),
-                          str(cfg), "--port", "0"], capture_output=True, text=True, timeout=10)
+    out = subprocess.run([os.path.join(servers.BIN_DIR, "slotcache-proxy"), str(cfg), "--port", "0"],
+                         capture_output=True, text=True, timeout=10)
     assert out.returncode == 1
     assert "missing: 101-199" in out.stderr
