@@ -154,10 +154,12 @@ is_number() {
     [[ "$1" =~ ^-?[0-9]+(\.[0-9]+)?$ ]]
 }
 
+# median: the middle value as given (latencies need their digits), or the
+# mean of the two middle ones.
 median() {
     printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
-        END { if (NR % 2) printf "%.2f\n", v[(NR + 1) / 2];
-              else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+        END { if (NR % 2) print v[(NR + 1) / 2];
+              else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 # ratio A B: A/B to 3 decimals, "n/a" when either is not a number or B is 0.
@@ -169,12 +171,12 @@ ratio() {
     fi
 }
 
-# Tables: table_start TITLE; table_row METRIC SLOTCACHE REDIS [FORMAT]; table_end.
-# The ratio column is always slotcache / redis.
+# Tables: table_start TITLE [ANCHOR]; table_row METRIC SLOTCACHE ANCHOR [FORMAT].
+# The ratio column is always slotcache / anchor (redis unless named).
 table_start() {
     echo
     echo "== $1"
-    printf '%-40s | %14s | %14s | %7s\n' metric slotcache redis ratio
+    printf '%-40s | %14s | %14s | %7s\n' metric slotcache "${2:-redis}" ratio
     printf '%s\n' "-----------------------------------------+----------------+----------------+--------"
 }
 

@@ -5,6 +5,9 @@
 #   a. throughput  redis-benchmark SET/GET at -P 1 and -P 16, BENCH_RUNS times
 #                  per server, servers alternating run by run; medians
 #   b. memory      used_memory before/after slotcache-bench fill: bytes per key
+#   d. proxy       slotcache-proxy (partitioned) beside nutcracker (ketama) over
+#                  the same three redis-servers: SET/GET at -P 1 and -P 16, and
+#                  the latency a proxy adds for one client (-c 1, p50)
 #   c. hit ratio   one Zipf(0.99) trace replayed read-through (GET, SET on a
 #                  miss) under allkeys-lru and allkeys-lfu, both servers at the
 #                  same maxmemory: redis's empty used_memory + 10% of the
@@ -15,13 +18,16 @@
 #
 # Every command is printed as run; raw numbers go to build/bench/results.txt.
 # Environment: BENCH_RUNS (default 3), BENCH_QUICK=1 (every size / 10, for a
-# smoke run), SC_BIN_DIR (default bin).  Exits non-zero if anything failed.
+# smoke run), BENCH_SECTIONS (default "throughput memory hitrate proxy"),
+# SC_BIN_DIR (default bin).  Exits non-zero if anything failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BIN_DIR=${SC_BIN_DIR:-bin}
 NODE=$BIN_DIR/slotcache-node
+PROXY=$BIN_DIR/slotcache-proxy
 BENCH=$BIN_DIR/slotcache-bench
+SECTIONS=${BENCH_SECTIONS:-throughput memory hitrate proxy}
 REDIS_SERVER=$(command -v redis-server || true)
 RUNS=${BENCH_RUNS:-3}
 QUICK=${BENCH_QUICK:-0}
@@ -44,7 +50,7 @@ POLICIES=(allkeys-lru allkeys-lfu)
 # redis-benchmark retries a dead server forever: bound every run.
 BENCHMARK_TIMEOUT=900
 
-for f in "$NODE" "$BENCH"; do
+for f in "$NODE" "$PROXY" "$BENCH"; do
     if [ ! -x "$f" ]; then
         echo "bench: $f is missing: run make first" >&2
         exit 1
@@ -67,9 +73,10 @@ trap 'exit 130' INT TERM
 # Run copies of the binaries: a `make` in the same tree during the run (a
 # shared machine) would otherwise swap them, or catch one half-written.
 mkdir -p "$TMP/bin"
-cp "$NODE" "$BENCH" "$TMP/bin/"
-echo "binaries: $NODE and $BENCH, run from copies in $TMP/bin"
+cp "$NODE" "$PROXY" "$BENCH" "$TMP/bin/"
+echo "binaries: $NODE, $PROXY and $BENCH, run from copies in $TMP/bin"
 NODE=$TMP/bin/slotcache-node
+PROXY=$TMP/bin/slotcache-proxy
 BENCH=$TMP/bin/slotcache-bench
 
 : >"$RESULTS"
@@ -316,9 +323,132 @@ hit_ratio_table() {
     done
 }
 
-section_throughput
-section_memory
-section_hit_ratio
+# ---- d. proxy ----
+
+# start_proc NAME PORT CMD...: starts a proxy process and waits for PING.
+start_proc() {
+    local name=$1 port=$2 log="$TMP/$1.log"
+    shift 2
+    show_cmd "$@"
+    "$@" >"$log" 2>&1 &
+    SERVER_PID=$!
+    PIDS+=("$SERVER_PID")
+    wait_ping "$port" "$SERVER_PID" "$log"
+}
+
+# p50_latency PORT: sets LAT to the median latency (ms) of one client, no
+# pipelining, GET (a global: run_logged prints the command to stdout).
+p50_latency() {
+    local out
+    LAT=n/a
+    run_logged out timeout "$BENCHMARK_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "$1" -t get \
+        -n "$((TP_REQUESTS / 10))" -r "$TP_KEYSPACE" -d "$VALUE_SIZE" -c 1 -P 1 --csv || return 0
+    LAT=$(awk -F'"' '$2 == "GET" { print $10 }' <<<"$out")
+    echo "  GET p50: $LAT ms"
+}
+
+section_proxy() {
+    local ports=() pids=() i run p name port
+    echo
+    echo "---- d. proxy: slotcache-proxy (partitioned) and nutcracker (ketama) over three redis-servers"
+    for i in 1 2 3; do
+        start_server redis "redis-shard$i"
+        ports+=("$SERVER_PORT")
+        pids+=("$SERVER_PID")
+    done
+    local pport nport sport ppid npid
+    pport=$(free_port)
+    nport=$(free_port)
+    sport=$(free_port)
+    cat >"$TMP/proxy.conf" <<CONF
+mode partitioned
+port $pport
+shard 0-5460 127.0.0.1:${ports[0]}
+shard 5461-10922 127.0.0.1:${ports[1]}
+shard 10923-16383 127.0.0.1:${ports[2]}
+CONF
+    cat >"$TMP/nutcracker.yml" <<CONF
+bench:
+  listen: 127.0.0.1:$nport
+  hash: fnv1a_64
+  distribution: ketama
+  redis: true
+  timeout: 1000
+  servers:
+   - 127.0.0.1:${ports[0]}:1
+   - 127.0.0.1:${ports[1]}:1
+   - 127.0.0.1:${ports[2]}:1
+CONF
+    echo "proxy config:" && sed 's/^/    /' "$TMP/proxy.conf"
+    echo "nutcracker config:" && sed 's/^/    /' "$TMP/nutcracker.yml"
+    start_proc slotcache-proxy "$pport" "$PROXY" "$TMP/proxy.conf"
+    ppid=$SERVER_PID
+    start_proc nutcracker "$nport" nutcracker -c "$TMP/nutcracker.yml" -s "$sport" -o "$TMP/nutcracker.log"
+    npid=$SERVER_PID
+    for ((run = 1; run <= RUNS; run++)); do
+        order="nutcracker slotcache"
+        [ $((run % 2)) -eq 0 ] && order="slotcache nutcracker"
+        for p in 1 16; do
+            for name in $order; do
+                port=$nport
+                [ "$name" = slotcache ] && port=$pport
+                echo "run $run/$RUNS, $name, -P $p:"
+                bench_throughput "proxy-$name" "$port" "$p" "$run"
+            done
+        done
+        for name in $order direct; do
+            port=$nport
+            [ "$name" = slotcache ] && port=$pport
+            [ "$name" = direct ] && port=${ports[0]}
+            echo "run $run/$RUNS, $name, one client:"
+            p50_latency "$port"
+            TP[lat/$name]+=" $LAT"
+        done
+    done
+    stop_server "$ppid" slotcache-proxy
+    kill "$npid" 2>/dev/null
+    wait "$npid" 2>/dev/null || true
+    PIDS=("${PIDS[@]/$npid/}")
+    for i in 0 1 2; do
+        stop_server "${pids[$i]}" "redis-shard$((i + 1))"
+    done
+
+    table_start "d. proxy throughput, median requests/s of $RUNS runs (redis-benchmark -c 50 -n $TP_REQUESTS -r $TP_KEYSPACE -d $VALUE_SIZE)" nutcracker
+    local test med_s med_n
+    for p in 1 16; do
+        for test in SET GET; do
+            # shellcheck disable=SC2086
+            med_s=$(median ${TP[proxy-slotcache/$test/P$p]:-n/a})
+            # shellcheck disable=SC2086
+            med_n=$(median ${TP[proxy-nutcracker/$test/P$p]:-n/a})
+            record "proxy.slotcache.$test.P$p.median" "$med_s"
+            record "proxy.nutcracker.$test.P$p.median" "$med_n"
+            table_row "$test requests/s, -P $p" "$med_s" "$med_n"
+            SUMMARY+=("$(printf '%-44s %s' "proxy $test -P $p (slotcache/nutcracker)" "$(ratio "$med_s" "$med_n")")")
+        done
+    done
+    local lat_s lat_n lat_d add_s add_n
+    # shellcheck disable=SC2086
+    lat_s=$(median ${TP[lat/slotcache]}) lat_n=$(median ${TP[lat/nutcracker]}) lat_d=$(median ${TP[lat/direct]})
+    add_s=$(awk -v a="$lat_s" -v d="$lat_d" 'BEGIN { printf "%.3f", a - d }')
+    add_n=$(awk -v a="$lat_n" -v d="$lat_d" 'BEGIN { printf "%.3f", a - d }')
+    table_row "GET p50 ms, one client (direct: $lat_d)" "$lat_s" "$lat_n" %.3f
+    table_row "added p50 ms over direct" "$add_s" "$add_n" %.3f
+    record proxy.latency.p50.slotcache "$lat_s"
+    record proxy.latency.p50.nutcracker "$lat_n"
+    record proxy.latency.p50.direct "$lat_d"
+    SUMMARY+=("$(printf '%-44s %s' "proxy added p50 latency (slotcache/nutcracker)" "$(ratio "$add_s" "$add_n")")")
+}
+
+for section in $SECTIONS; do
+    case "$section" in
+    throughput) section_throughput ;;
+    memory) section_memory ;;
+    hitrate) section_hit_ratio ;;
+    proxy) section_proxy ;;
+    *) fail_note "unknown section $section" ;;
+    esac
+done
 
 echo
 echo "== summary (ratio = slotcache / redis; above 1 is better for throughput and hit ratio, below 1 for memory)"
