@@ -227,6 +227,15 @@ store_value(const char *key, size_t klen, const uint8_t *value, size_t vlen, uin
     msg_put(&m);
 }
 
+/* NOT_FOUND, and INVALID_ARGUMENT (a key the route's statement cannot take,
+ * "koi:abc"): to a client both mean there is no such row -- nil, not an
+ * error.  Errors are kept for a loader or database that cannot answer. */
+static bool
+no_row(int status)
+{
+    return status == LOADER_NOT_FOUND || status == LOADER_INVALID_ARGUMENT;
+}
+
 /* The reply a waiting client gets for a load's result. */
 static struct seg
 result_reply(const struct flight *f, const struct loader_result *r)
@@ -235,7 +244,7 @@ result_reply(const struct flight *f, const struct loader_result *r)
 
     if (r->status == LOADER_OK) {
         resp_add_bulk(out, r->value, r->len);
-    } else if (r->status == LOADER_NOT_FOUND) {
+    } else if (no_row(r->status)) {
         return seg_const("$-1\r\n", 5);
     } else {
         resp_add_errorf(out, "ERR slotcache-proxy: could not load '%.*s' from the database: %s%s%s",
@@ -259,7 +268,7 @@ load_done(void *ctx, const struct loader_result *r)
         if (f->store) {
             store_value(f->key, f->klen, r->value, r->len, r->ttl_seconds);
         }
-    } else if (r->status == LOADER_NOT_FOUND) {
+    } else if (no_row(r->status)) {
         proxy.stats[STAT_loads_not_found]++;
         negative_add(f->key, f->klen);
     } else {

@@ -9,8 +9,9 @@
  *
  *   - one load per key in flight: concurrent misses wait on it (single
  *     flight), however many clients miss at once;
- *   - NOT_FOUND is nil, remembered for negative-cache-ttl ms so that a
- *     missing row is not queried on every request;
+ *   - NOT_FOUND (and INVALID_ARGUMENT: a key the route's statement cannot
+ *     take) is nil, remembered for negative-cache-ttl ms so that a missing
+ *     row is not queried on every request;
  *   - the loader or the database unavailable: a clear error, not a nil that
  *     would look like "no such row";
  *   - the key's shard down: the value comes straight from the loader and is

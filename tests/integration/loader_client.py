@@ -359,11 +359,11 @@ class LoaderProcess(servers.Server):
     waited for by polling Ping, which servers.Server's RESP probe cannot
     do."""
 
-    def __init__(self, conninfo, *extra, config=None, secret=None, workdir=None):
+    def __init__(self, conninfo, *extra, config=None, secret=None, workdir=None, port=None):
         self.secret = secret
         workdir = workdir or tempfile.mkdtemp(prefix="sc-loader-")
         self.metrics_port = servers.free_port()
-        port = servers.free_port()
+        port = port or servers.free_port()
         argv = [os.path.join(servers.BIN_DIR, "slotcache-loader")]
         if config is not None:
             argv.append(config)
