@@ -5,6 +5,8 @@
 #include "common/slot.h"
 
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CRC16_POLY 0x1021
@@ -63,4 +65,63 @@ slot_of(const char *key, size_t len)
     size_t n;
     const char *tag = slot_hashtag(key, len, &n);
     return slot_crc16(tag, n) & (SLOT_COUNT - 1);
+}
+
+bool
+slot_bitmap_parse(uint8_t *bm, const char *spec)
+{
+    const char *p = spec;
+
+    memset(bm, 0, SLOT_BITMAP_BYTES);
+    if (*p == '\0') {
+        return false;
+    }
+    while (*p != '\0') {
+        char *end;
+        unsigned long lo = strtoul(p, &end, 10), hi = lo;
+        if (end == p) {
+            return false;
+        }
+        p = end;
+        if (*p == '-') {
+            hi = strtoul(p + 1, &end, 10);
+            if (end == p + 1) {
+                return false;
+            }
+            p = end;
+        }
+        if (lo > hi || hi >= SLOT_COUNT || (*p != ',' && *p != '\0')) {
+            return false;
+        }
+        for (unsigned long s = lo; s <= hi; s++) {
+            slot_bitmap_add(bm, (unsigned)s);
+        }
+        if (*p == ',') {
+            p++;
+        }
+    }
+    return true;
+}
+
+size_t
+slot_bitmap_format(const uint8_t *bm, char *buf, size_t len)
+{
+    size_t n = 0;
+
+    buf[0] = '\0';
+    for (unsigned s = 0; s < SLOT_COUNT && n + 16 < len;) {
+        if (!slot_bitmap_has(bm, s)) {
+            s++;
+            continue;
+        }
+        unsigned e = s;
+        while (e + 1 < SLOT_COUNT && slot_bitmap_has(bm, e + 1)) {
+            e++;
+        }
+        int w = e == s ? snprintf(buf + n, len - n, "%s%u", n > 0 ? "," : "", s)
+                       : snprintf(buf + n, len - n, "%s%u-%u", n > 0 ? "," : "", s, e);
+        n += (size_t)w;
+        s = e + 1;
+    }
+    return n;
 }

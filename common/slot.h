@@ -9,10 +9,32 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define SLOT_COUNT 16384
+
+/* A set of slots: SLOT_COUNT bits. */
+#define SLOT_BITMAP_BYTES (SLOT_COUNT / 8)
+
+static inline bool
+slot_bitmap_has(const uint8_t *bm, unsigned slot)
+{
+    return (bm[slot >> 3] >> (slot & 7)) & 1;
+}
+
+static inline void
+slot_bitmap_add(uint8_t *bm, unsigned slot)
+{
+    bm[slot >> 3] |= (uint8_t)(1u << (slot & 7));
+}
+
+/* Parses "0-5460" or "0-100,200-300,7000" into bm (cleared first);
+ * false for a malformed list or a slot above 16383. */
+bool slot_bitmap_parse(uint8_t *bm, const char *spec);
+/* Writes the set as ranges ("0-100,200") into buf; returns the length. */
+size_t slot_bitmap_format(const uint8_t *bm, char *buf, size_t len);
 
 uint16_t slot_crc16(const void *buf, size_t len);
 /* The part of key that is hashed: its {hash tag} if it has a non-empty one. */

@@ -11,6 +11,7 @@
 #include "proxy/back.h"
 #include "proxy/cmdtab.h"
 #include "proxy/local.h"
+#include "proxy/migrate.h"
 #include "proxy/msg.h"
 #include "proxy/multikey.h"
 #include "proxy/proxy.h"
@@ -338,9 +339,15 @@ fail_shard(struct msg *m, struct shard *s)
 void
 front_route_shard(struct msg *m, struct shard *s)
 {
+    struct member *shadow[SHARD_MEMBERS_MAX];
+    int nshadow = 0;
+
     m->shard = s;
-    if ((m->flags & MSG_WRITE) && s->nmembers > 1) {
-        multikey_replicate(m, s);
+    if ((m->flags & MSG_WRITE) && m->slot >= 0) {
+        nshadow = migrate_dual_targets((unsigned)m->slot, shadow);
+    }
+    if ((m->flags & MSG_WRITE) && (s->nmembers > 1 || nshadow > 0)) {
+        multikey_replicate(m, s, shadow, nshadow);
         return;
     }
     struct member *mb = router_read_member(s, NULL);

@@ -3,6 +3,8 @@
  */
 #include "proxy/local.h"
 
+#include "proxy/migrate.h"
+
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/reply.h"
@@ -185,6 +187,7 @@ cmd_exec(struct front *c, struct msg *m)
         m->flags |= MSG_WRITE;
     }
     struct shard *s = tx->slot >= 0 ? router_shard_of((unsigned)tx->slot) : router->shards[0];
+    m->slot = tx->slot;
     tx_free(c);
     front_route_shard(m, s);
 }
@@ -393,27 +396,95 @@ cmd_client(struct front *c, struct msg *m)
     front_answer(m);
 }
 
+/* PROXY TOPOLOGY: [id, slots, [addr, state]...] per shard. */
+static void
+proxy_topology(struct bufq *out)
+{
+    resp_add_array(out, (size_t)router->nshards);
+    for (int i = 0; i < router->nshards; i++) {
+        const struct shard *sh = router->shards[i];
+        resp_add_array(out, 2 + (size_t)sh->nmembers);
+        resp_add_int(out, sh->id);
+        resp_add_bulk_cstr(out, sh->slots);
+        for (int j = 0; j < sh->nmembers; j++) {
+            resp_add_array(out, 2);
+            resp_add_bulk_cstr(out, sh->members[j]->addr);
+            resp_add_bulk_cstr(out, member_state_name(sh->members[j]->state));
+        }
+    }
+}
+
+static void
+proxy_migrate(struct front *c, struct msg *m)
+{
+    char err[512], slots[8192];
+    char *addrs[SHARD_MEMBERS_MAX];
+    int n = c->argc - 3;
+
+    if (c->argc < 4 || n > SHARD_MEMBERS_MAX || c->argv[2].len >= sizeof(slots)) {
+        front_answer_error(m, "ERR usage: PROXY MIGRATE <slots> <addr> [<addr> ...]");
+        return;
+    }
+    memcpy(slots, c->argv[2].data, c->argv[2].len);
+    slots[c->argv[2].len] = '\0';
+    for (int i = 0; i < n; i++) {
+        addrs[i] = mem_strndup(c->argv[3 + i].data, c->argv[3 + i].len);
+    }
+    int rc = migrate_start(slots, addrs, n, err, sizeof(err));
+    for (int i = 0; i < n; i++) {
+        mem_free(addrs[i]);
+    }
+    if (rc != SC_OK) {
+        char text[600];
+        snprintf(text, sizeof(text), "ERR PROXY MIGRATE: %s", err);
+        front_answer_error(m, text);
+        return;
+    }
+    resp_add_raw(front_out(), "+OK\r\n", 5);
+    front_answer(m);
+}
+
 static void
 cmd_proxy(struct front *c, struct msg *m)
 {
     char err[512];
+    const struct bstr *sub = &c->argv[1];
+    struct bufq *out = front_out();
 
-    if (c->argc == 2 && bstr_is(&c->argv[1], "RELOAD")) {
+    if (c->argc == 2 && bstr_is(sub, "RELOAD")) {
         if (proxy_reload(err, sizeof(err)) != SC_OK) {
             char text[600];
             snprintf(text, sizeof(text), "ERR PROXY RELOAD failed: %s", err);
             front_answer_error(m, text);
             return;
         }
-        resp_add_raw(front_out(), "+OK\r\n", 5);
-    } else if (c->argc == 2 && bstr_is(&c->argv[1], "NODES")) {
+        resp_add_raw(out, "+OK\r\n", 5);
+    } else if (c->argc == 2 && (bstr_is(sub, "NODES") || bstr_is(sub, "MIGRATIONS"))) {
         struct sbuf s;
         sbuf_init(&s);
-        proxy_info(&s, "nodes");
-        resp_add_bulk(front_out(), s.data, s.len);
+        if (bstr_is(sub, "NODES")) {
+            proxy_info(&s, "nodes");
+        } else {
+            migrate_describe(&s);
+        }
+        resp_add_bulk(out, s.data, s.len);
         sbuf_free(&s);
+    } else if (c->argc == 2 && bstr_is(sub, "TOPOLOGY")) {
+        proxy_topology(out);
+    } else if (c->argc == 2 && bstr_is(sub, "CONFIG-REWRITE")) {
+        if (migrate_rewrite_config(err, sizeof(err)) != SC_OK) {
+            char text[600];
+            snprintf(text, sizeof(text), "ERR PROXY CONFIG-REWRITE failed: %s", err);
+            front_answer_error(m, text);
+            return;
+        }
+        resp_add_raw(out, "+OK\r\n", 5);
+    } else if (bstr_is(sub, "MIGRATE")) {
+        proxy_migrate(c, m);
+        return;
     } else {
-        resp_add_error(front_out(), "ERR usage: PROXY RELOAD | PROXY NODES", 37);
+        resp_add_errorf(out, "ERR usage: PROXY RELOAD | NODES | TOPOLOGY | MIGRATE <slots> "
+                             "<addr>... | MIGRATIONS | CONFIG-REWRITE");
     }
     front_answer(m);
 }

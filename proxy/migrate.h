@@ -36,3 +36,23 @@
  * (1) plus the copy.  Assumes one proxy in front of the nodes.
  */
 #pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct member;
+struct sbuf;
+
+/* PROXY MIGRATE: starts a move; SC_ERR with the reason in err. */
+int migrate_start(const char *slots, char **addrs, int naddrs, char *err, size_t errlen);
+/* Whether writes to slot must also reach the move's target now; fills
+ * targets (up to SHARD_MEMBERS_MAX) and returns how many. */
+int migrate_dual_targets(unsigned slot, struct member **targets);
+/* Whether slot is being moved (multi-key writes group its keys apart). */
+bool migrate_moving(unsigned slot);
+/* PROXY MIGRATIONS */
+void migrate_describe(struct sbuf *s);
+/* PROXY CONFIG-REWRITE: SC_ERR with the reason in err. */
+int migrate_rewrite_config(char *err, size_t errlen);
+void migrate_teardown(void);

@@ -50,6 +50,7 @@ typedef void msg_done_fn(struct msg *m);
 #define MSG_REPLIED 0x40   /* parent: its reply was given (quorum reached) */
 #define MSG_READTHRU 0x80  /* a GET of a key the loader has a route for */
 #define MSG_GET 0x100      /* a GET: its nil or value counts as a miss or hit */
+#define MSG_SHADOW 0x200   /* a copy of a write for a slot move's target: does not count */
 
 struct msg {
     struct msg *cnext;    /* in the client's queue, or the free list */

@@ -14,6 +14,7 @@
 #include "proxy/front.h"
 #include "proxy/msg.h"
 #include "proxy/loader_client.h"
+#include "proxy/migrate.h"
 #include "proxy/proxy.h"
 #include "proxy/readthru.h"
 #include "proxy/resync.h"
@@ -448,7 +449,7 @@ frag_done(struct msg *f)
 static void
 replicate_frag_done(struct msg *f, struct msg *parent, struct merge *mg)
 {
-    bool counts = f->member != NULL && f->member->state == MEMBER_UP;
+    bool counts = f->member != NULL && f->member->state == MEMBER_UP && !(f->flags & MSG_SHADOW);
 
     if (!(f->flags & MSG_FAILED) && counts) {
         parent->nok++;
@@ -479,7 +480,7 @@ replicate_frag_done(struct msg *f, struct msg *parent, struct merge *mg)
 }
 
 void
-multikey_replicate(struct msg *m, struct shard *s)
+multikey_replicate(struct msg *m, struct shard *s, struct member **shadow, int nshadow)
 {
     struct member *to[SHARD_MEMBERS_MAX];
     int n = router_write_members(s, to), up = 0;
@@ -505,6 +506,12 @@ multikey_replicate(struct msg *m, struct shard *s)
         }
         frag_to_member(frag_new(m, ref_seg(&m->req)), to[i]);
     }
+    for (int i = 0; i < nshadow; i++) {
+        resync_note_write(shadow[i], &m->req);
+        struct msg *f = frag_new(m, ref_seg(&m->req));
+        f->flags |= MSG_SHADOW;
+        frag_to_member(f, shadow[i]);
+    }
 }
 
 /* ---- splitting by shard ---- */
@@ -516,16 +523,24 @@ struct groups {
     int **pos;    /* per shard index: argument positions */
 };
 
+/* Group index of a key: its shard, and apart from the others the keys of
+ * slots being moved (their writes also go to the move's target). */
+static int
+group_of(unsigned slot)
+{
+    return router->slot_shard[slot] * 2 + (migrate_moving(slot) ? 1 : 0);
+}
+
 static void
 groups_build(struct groups *g, struct front *c, int first, int step)
 {
-    int n = router->nshards;
+    int n = router->nshards * 2;
 
     g->count = mem_calloc((size_t)n, sizeof(int));
     g->pos = mem_calloc((size_t)n, sizeof(int *));
     g->nshards_used = 0;
     for (int i = first; i < c->argc; i += step) {
-        int sh = router->slot_shard[slot_of(c->argv[i].data, c->argv[i].len)];
+        int sh = group_of(slot_of(c->argv[i].data, c->argv[i].len));
         if (g->pos[sh] == NULL) {
             g->pos[sh] = mem_alloc((size_t)(c->argc / step + 1) * sizeof(int));
             g->nshards_used++;
@@ -537,7 +552,7 @@ groups_build(struct groups *g, struct front *c, int first, int step)
 static void
 groups_free(struct groups *g)
 {
-    for (int i = 0; i < router->nshards; i++) {
+    for (int i = 0; i < router->nshards * 2; i++) {
         mem_free(g->pos[i]);
     }
     mem_free(g->pos);
@@ -552,7 +567,7 @@ split(struct front *c, struct msg *m, const char *name, int step, bool index_key
     size_t namelen = strlen(name);
 
     groups_build(&g, c, 1, step);
-    for (int sh = 0; sh < router->nshards; sh++) {
+    for (int sh = 0; sh < router->nshards * 2; sh++) {
         if (g.count[sh] == 0) {
             continue;
         }
@@ -572,23 +587,29 @@ split(struct front *c, struct msg *m, const char *name, int step, bool index_key
         struct msg *f = frag_new(m, front_take_out());
         f->ctx = idx;
         f->sum = g.count[sh]; /* how many values its reply must carry */
-        frag_route(f, router->shards[sh]);
+        int first = g.pos[sh][0];
+        f->slot = (int32_t)slot_of(c->argv[first].data, c->argv[first].len);
+        frag_route(f, router->shards[sh / 2]);
     }
     groups_free(&g);
 }
 
+/* Whether every key is in one group (one shard, all moving or none); the
+ * request then goes whole, with *slot one of its keys' slots. */
 static bool
-one_shard(struct front *c, int step, struct shard **only)
+one_shard(struct front *c, int step, struct shard **only, int32_t *slot)
 {
     int sh = -1;
     for (int i = 1; i < c->argc; i += step) {
-        int s = router->slot_shard[slot_of(c->argv[i].data, c->argv[i].len)];
+        unsigned sl = slot_of(c->argv[i].data, c->argv[i].len);
+        int s = group_of(sl);
         if (sh >= 0 && s != sh) {
             return false;
         }
         sh = s;
+        *slot = (int32_t)sl;
     }
-    *only = router->shards[sh < 0 ? 0 : sh];
+    *only = router->shards[sh < 0 ? 0 : sh / 2];
     return true;
 }
 
@@ -603,9 +624,11 @@ split_keys(struct front *c, struct msg *m, const struct pcmd *cmd)
         front_answer(m);
         return;
     }
-    if (one_shard(c, step, &only) && !(cmd->route == ROUTE_MGET && loader_enabled())) {
+    int32_t slot = -1;
+    if (one_shard(c, step, &only, &slot) && !(cmd->route == ROUTE_MGET && loader_enabled())) {
         /* Every key in one shard: forward the request as the client sent it.
          * (With a loader, MGET takes the merge path, which fills misses.) */
+        m->slot = slot;
         front_route_shard(m, only);
         return;
     }

@@ -27,6 +27,8 @@ struct shard;
 
 /* Handles the multi-node routes of cmdtab.h for the request in c->argv. */
 void multikey_command(struct front *c, struct msg *m, const struct pcmd *cmd);
-/* Sends write m to every writable member of s; m completes when the write
- * quorum is reached (or cannot be). */
-void multikey_replicate(struct msg *m, struct shard *s);
+/* Sends write m to every writable member of s, and a copy to each of the
+ * nshadow members of a slot move's target (their replies do not count);
+ * m completes when the write quorum is reached (or cannot be). */
+struct member;
+void multikey_replicate(struct msg *m, struct shard *s, struct member **shadow, int nshadow);

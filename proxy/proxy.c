@@ -17,6 +17,7 @@
 #include "proxy/front.h"
 #include "proxy/health.h"
 #include "proxy/loader_client.h"
+#include "proxy/migrate.h"
 #include "proxy/msg.h"
 #include "proxy/readthru.h"
 #include "proxy/router.h"
@@ -287,6 +288,20 @@ proxy_reload(char *err, size_t errlen)
     return SC_OK;
 }
 
+void
+proxy_config_topology_changed(void)
+{
+    char line[4096];
+
+    free_lines(&proxy.rcfg.nodes, &proxy.rcfg.nnodes);
+    free_lines(&proxy.rcfg.shards, &proxy.rcfg.nshards);
+    proxy.rcfg.mode = router->mode;
+    for (int i = 0; i < router->nshards; i++) {
+        router_shard_line(router->shards[i], line, sizeof(line));
+        append_line(&proxy.rcfg.shards, &proxy.rcfg.nshards, line);
+    }
+}
+
 /* ---- node authentication ---- */
 
 static void
@@ -506,6 +521,7 @@ proxy_teardown(void)
     ev_signal_stop(proxy.loop, &proxy.sig_hup);
     loader_client_teardown();
     readthru_teardown();
+    migrate_teardown();
     router_teardown();
     msg_teardown();
     cmdtab_teardown();

@@ -116,6 +116,10 @@ void proxy_shutdown(void);
  * connected.  SC_ERR with the reason in err keeps the running map. */
 int proxy_reload(char *err, size_t errlen);
 
+/* The router's map changed (a slot move): the config in memory follows, so
+ * that a reload of the rewritten file builds the same map. */
+void proxy_config_topology_changed(void);
+
 long long proxy_now_us(void);
 long long proxy_now_ms(void);
 

@@ -223,7 +223,8 @@ store_value(const char *key, size_t klen, const uint8_t *value, size_t vlen, uin
     m->req = front_take_out();
     m->flags = MSG_WRITE;
     m->on_done = ignore_done;
-    front_route_shard(m, router_shard_of(slot_of(key, klen)));
+    m->slot = (int32_t)slot_of(key, klen);
+    front_route_shard(m, router_shard_of((unsigned)m->slot));
     msg_put(&m);
 }
 

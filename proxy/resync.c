@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/resp.h"
+#include "common/slot.h"
 #include "common/util.h"
 #include "proxy/back.h"
 #include "proxy/cmdtab.h"
@@ -34,8 +35,19 @@ struct copy {
     struct seg value; /* GET's reply, or the collection fetch's */
 };
 
+enum job_kind {
+    JOB_RESYNC, /* empty the target, copy every key: a replica rejoining */
+    JOB_COPY,   /* copy the keys of some slots (a move's middle step) */
+    JOB_DELETE, /* delete the keys of some slots from the scanned member */
+};
+
 struct resync {
-    struct member *target, *source;
+    int kind;               /* enum job_kind */
+    struct member *target;  /* receives copies (RESYNC, COPY) */
+    struct member *source;  /* is scanned: copied from, or deleted from */
+    const uint8_t *slots;   /* bitmap of the slots concerned; NULL: every key */
+    resync_done_fn *done;   /* COPY, DELETE: told how it ended */
+    void *done_ctx;
     unsigned refs;
     bool cancelled;
     unsigned long long cursor;
@@ -119,21 +131,38 @@ command2(const char *verb, const char *key, size_t klen)
     return command(2, argv, lens);
 }
 
+/* Ends j: a rejoining replica serves again; a move's step reports. */
+static void
+end_job(struct resync *j, bool ok)
+{
+    j->cancelled = true;
+    job_unlink(j);
+    if (j->target != NULL && j->target->resync == j) {
+        j->target->resync = NULL;
+    }
+    if (j->kind == JOB_RESYNC) {
+        if (ok) {
+            j->target->state = MEMBER_UP;
+        }
+    } else {
+        j->done(j->done_ctx, ok, j->copied);
+    }
+    job_put(j);
+}
+
 static void
 finish(struct resync *j)
 {
     struct member *t = j->target;
 
-    log_notice("node %s resynchronised from %s: %llu keys copied (%llu skipped) in %lld ms",
-               t->addr, j->source->addr, (unsigned long long)j->copied,
-               (unsigned long long)j->skipped, proxy_now_ms() - j->started_ms);
-    t->keys_resynced += j->copied;
-    t->resyncs++;
-    t->state = MEMBER_UP;
-    t->resync = NULL;
-    j->cancelled = true;
-    job_unlink(j);
-    job_put(j);
+    if (j->kind == JOB_RESYNC) {
+        log_notice("node %s resynchronised from %s: %llu keys copied (%llu skipped) in %lld ms",
+                   t->addr, j->source->addr, (unsigned long long)j->copied,
+                   (unsigned long long)j->skipped, proxy_now_ms() - j->started_ms);
+        t->keys_resynced += j->copied;
+        t->resyncs++;
+    }
+    end_job(j, true);
 }
 
 /* ---- the copy of one key ---- */
@@ -347,7 +376,8 @@ collect_key(void *ctx, size_t i, const char *p, size_t n)
     size_t klen;
 
     (void)i;
-    if (resp_bulk_value(p, n, &k, &klen)) {
+    if (resp_bulk_value(p, n, &k, &klen) &&
+        (j->slots == NULL || slot_bitmap_has(j->slots, slot_of(k, klen)))) {
         j->keys[j->nkeys++] = mem_strndup(k, klen);
     }
 }
@@ -382,9 +412,13 @@ scan_reply(struct msg *m)
         j->scan_busy = false;
         if ((m->flags & (MSG_FAILED | MSG_ERROR)) ||
             resp_array_each(m->rsp.p, m->rsp.len, page_element, j) != SC_OK) {
-            log_warn("resync of %s: SCAN on %s failed; will retry", j->target->addr,
-                     j->source->addr);
-            member_down(j->target, "resync could not read its source");
+            log_warn("SCAN on %s failed during a %s", j->source->addr,
+                     j->kind == JOB_RESYNC ? "resync" : "slot move");
+            if (j->kind == JOB_RESYNC) {
+                member_down(j->target, "resync could not read its source");
+            } else {
+                end_job(j, false);
+            }
         } else {
             j->scan_done = j->cursor == 0;
             pump(j);
@@ -405,10 +439,27 @@ scan_next(struct resync *j)
     job_send(j, j->source, command(4, argv, lens), STAGE_SCAN, -1, scan_reply);
 }
 
+/* DELETE: every key of the page goes; the DELs are ahead of anything sent
+ * to the member later, so the job is done once the scan is. */
+static void
+delete_page(struct resync *j)
+{
+    while (j->kpos < j->nkeys) {
+        char *key = j->keys[j->kpos];
+        j->keys[j->kpos++] = NULL;
+        job_send(j, j->source, command2("DEL", key, strlen(key)), STAGE_TARGET, -1, ignore_reply);
+        j->copied++;
+        mem_free(key);
+    }
+}
+
 /* Starts copies while there are keys and room; scans for more; finishes. */
 static void
 pump(struct resync *j)
 {
+    if (j->kind == JOB_DELETE) {
+        delete_page(j);
+    }
     for (int i = 0; i < RESYNC_INFLIGHT && j->kpos < j->nkeys; i++) {
         struct copy *cp = &j->copies[i];
         if (cp->active) {
@@ -432,21 +483,56 @@ pump(struct resync *j)
 
 /* ---- public ---- */
 
-void
-resync_start(struct member *target, struct member *source)
+static struct resync *
+job_new(int kind, struct member *target, struct member *source, const uint8_t *slots)
 {
     struct resync *j = mem_calloc(1, sizeof(*j));
 
+    j->kind = kind;
     j->target = target;
     j->source = source;
+    j->slots = slots;
     j->refs = 1;
     j->started_ms = proxy_now_ms();
     j->next = jobs;
     jobs = j;
-    target->resync = j;
+    if (target != NULL) {
+        target->resync = j;
+    }
+    return j;
+}
+
+void
+resync_start(struct member *target, struct member *source)
+{
+    struct resync *j = job_new(JOB_RESYNC, target, source, NULL);
+
     /* Emptied first: the FLUSHALL is ahead of every write on its connection. */
     job_send(j, target, seg_const("*1\r\n$8\r\nFLUSHALL\r\n", 18), STAGE_TARGET, -1, ignore_reply);
     pump(j);
+}
+
+struct resync *
+resync_copy_slots(struct member *target, struct member *source, const uint8_t *slots,
+                  resync_done_fn *done, void *ctx)
+{
+    struct resync *j = job_new(JOB_COPY, target, source, slots);
+
+    j->done = done;
+    j->done_ctx = ctx;
+    pump(j);
+    return j;
+}
+
+struct resync *
+resync_delete_slots(struct member *m, const uint8_t *slots, resync_done_fn *done, void *ctx)
+{
+    struct resync *j = job_new(JOB_DELETE, NULL, m, slots);
+
+    j->done = done;
+    j->done_ctx = ctx;
+    pump(j);
+    return j;
 }
 
 void
@@ -457,20 +543,24 @@ resync_cancel(struct member *m)
     while (j != NULL) {
         struct resync *next = j->next;
         if (j->target == m || j->source == m) {
-            if (j->target == m) {
-                m->resync = NULL;
-            } else {
+            if (j->kind == JOB_RESYNC && j->source == m) {
                 /* Its source is gone: the target goes back to DOWN and is
                  * resynchronised again from another member when probed. */
-                j->target->resync = NULL;
                 j->target->state = MEMBER_DOWN;
             }
-            log_warn("resync of %s from %s abandoned", j->target->addr, j->source->addr);
-            j->cancelled = true;
-            job_unlink(j);
-            job_put(j);
+            log_warn("%s involving %s abandoned: it went down",
+                     j->kind == JOB_RESYNC ? "resync" : "slot move", m->addr);
+            end_job(j, false);
         }
         j = next;
+    }
+}
+
+void
+resync_abort_all(void)
+{
+    while (jobs != NULL) {
+        end_job(jobs, false);
     }
 }
 

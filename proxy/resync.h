@@ -19,10 +19,26 @@
  */
 #pragma once
 
+#include <stdbool.h>
+#include <stdint.h>
+
 struct member;
 struct seg;
+struct resync;
+
+/* How a slot-move step ended: ok, and the keys it copied or deleted. */
+typedef void resync_done_fn(void *ctx, bool ok, uint64_t keys);
 
 void resync_start(struct member *target, struct member *source);
+/* The same copy for a move (migrate.h): only keys of the slots in the
+ * bitmap, into a target that is not emptied first; done is called once. */
+struct resync *resync_copy_slots(struct member *target, struct member *source,
+                                 const uint8_t *slots, resync_done_fn *done, void *ctx);
+/* Deletes m's keys in the slots of the bitmap (SCAN, then DEL each). */
+struct resync *resync_delete_slots(struct member *m, const uint8_t *slots, resync_done_fn *done,
+                                   void *ctx);
+/* Ends every job (teardown): moves are told they failed. */
+void resync_abort_all(void);
 /* m went down or left: abandon the resync it is the target or source of. */
 void resync_cancel(struct member *m);
 /* A write (request bytes req) is being sent to syncing member target. */

@@ -16,6 +16,7 @@
 
 struct router *router;
 static struct member *members; /* every member ever configured, by address */
+static struct shard *retired;  /* shards dropped at run time, freed at teardown */
 
 struct member *
 router_members(void)
@@ -91,36 +92,27 @@ shard_add_member(struct shard *s, const char *addr, char *err, size_t errlen)
     return SC_OK;
 }
 
-/* Parses "0-5460" or "0-100,200-300,7000" and claims the slots for shard
+/* Claims the slots of spec ("0-5460", "0-100,200-300,7000") for shard
  * index idx; a slot claimed twice is an error. */
 static int
 claim_slots(struct router *r, const char *spec, int idx, bool *owned, char *err, size_t errlen)
 {
-    char copy[256];
-    char *save = NULL;
+    uint8_t bm[SLOT_BITMAP_BYTES];
 
-    snprintf(copy, sizeof(copy), "%s", spec);
-    for (char *tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-        char *dash = strchr(tok, '-');
-        unsigned long long lo, hi;
-        bool ok = dash == NULL ? util_str2ull(tok, strlen(tok), &lo)
-                               : util_str2ull(tok, (size_t)(dash - tok), &lo) &&
-                                     util_str2ull(dash + 1, strlen(dash + 1), &hi);
-        if (dash == NULL) {
-            hi = lo;
+    if (!slot_bitmap_parse(bm, spec)) {
+        snprintf(err, errlen, "bad slot range '%s' (slots are 0-16383)", spec);
+        return SC_ERR;
+    }
+    for (unsigned s = 0; s < SLOT_COUNT; s++) {
+        if (!slot_bitmap_has(bm, s)) {
+            continue;
         }
-        if (!ok || lo > hi || hi >= SLOT_COUNT) {
-            snprintf(err, errlen, "bad slot range '%s' (slots are 0-16383)", tok);
+        if (owned[s]) {
+            snprintf(err, errlen, "slot %u is owned by two shards", s);
             return SC_ERR;
         }
-        for (unsigned long long s = lo; s <= hi; s++) {
-            if (owned[s]) {
-                snprintf(err, errlen, "slot %llu is owned by two shards", s);
-                return SC_ERR;
-            }
-            owned[s] = true;
-            r->slot_shard[s] = (uint16_t)idx;
-        }
+        owned[s] = true;
+        r->slot_shard[s] = (uint16_t)idx;
     }
     return SC_OK;
 }
@@ -228,6 +220,22 @@ router_free(struct router *r)
     mem_free(r);
 }
 
+/* Shard structs of a replaced router are kept like retired ones: messages
+ * in flight keep pointers to their shard (read retries). */
+static void
+retire_router(struct router *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    for (int i = 0; i < r->nshards; i++) {
+        r->shards[i]->nmembers = 0; /* a retry finds no member and fails cleanly */
+        r->shards[i]->next_retired = retired;
+        retired = r->shards[i];
+    }
+    mem_free(r);
+}
+
 struct router *
 router_build(const struct router_config *cfg, char *err, size_t errlen)
 {
@@ -270,7 +278,7 @@ router_install(struct router *r)
             health_forget(m);
         }
     }
-    router_free(old);
+    retire_router(old);
 }
 
 void
@@ -283,6 +291,11 @@ router_teardown(void)
     }
     router_free(router);
     router = NULL;
+    while (retired != NULL) {
+        struct shard *sh = retired;
+        retired = sh->next_retired;
+        mem_free(sh);
+    }
     while (members != NULL) {
         struct member *m = members;
         members = m->next;
@@ -357,4 +370,128 @@ member_down(struct member *m, const char *why)
     m->state = MEMBER_DOWN;
     m->down_since_ms = proxy_now_ms();
     health_member_down(m);
+}
+
+/* ---- changes at run time ---- */
+
+struct member *
+router_member(const char *addr, char *err, size_t errlen)
+{
+    return member_for(addr, err, errlen);
+}
+
+static bool
+same_members(const struct shard *s, struct member **m, int n)
+{
+    if (s->nmembers != n) {
+        return false;
+    }
+    for (int i = 0; i < n; i++) {
+        bool found = false;
+        for (int j = 0; j < n && !found; j++) {
+            found = s->members[j] == m[i];
+        }
+        if (!found) {
+            return false;
+        }
+    }
+    return true;
+}
+
+struct shard *
+router_shard_with(struct member **m, int n, char *err, size_t errlen)
+{
+    for (int i = 0; i < router->nshards; i++) {
+        if (same_members(router->shards[i], m, n)) {
+            return router->shards[i];
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        if (m[i]->in_use) {
+            snprintf(err, errlen, "node %s already belongs to another shard", m[i]->addr);
+            return NULL;
+        }
+    }
+    if (router->nshards == ROUTER_SHARDS_MAX || n > SHARD_MEMBERS_MAX) {
+        snprintf(err, errlen, "too many shards or nodes");
+        return NULL;
+    }
+    struct shard *s = shard_new(router, "");
+    for (int i = 0; i < n; i++) {
+        s->members[s->nmembers++] = m[i];
+        m[i]->in_use = true;
+        m[i]->shard = s;
+    }
+    return s;
+}
+
+void
+router_shard_slots(const struct shard *s, uint8_t *bm)
+{
+    memset(bm, 0, SLOT_BITMAP_BYTES);
+    for (unsigned slot = 0; slot < SLOT_COUNT; slot++) {
+        if (router->slot_shard[slot] == s->id) {
+            slot_bitmap_add(bm, slot);
+        }
+    }
+}
+
+static void
+describe_slots(struct shard *s)
+{
+    uint8_t bm[SLOT_BITMAP_BYTES];
+    router_shard_slots(s, bm);
+    slot_bitmap_format(bm, s->slots, sizeof(s->slots));
+}
+
+void
+router_move_slots(const uint8_t *slots, const struct shard *to)
+{
+    for (unsigned slot = 0; slot < SLOT_COUNT; slot++) {
+        if (slot_bitmap_has(slots, slot)) {
+            router->slot_shard[slot] = (uint16_t)to->id;
+        }
+    }
+    for (int i = 0; i < router->nshards; i++) {
+        describe_slots(router->shards[i]);
+    }
+}
+
+void
+router_retire_empty(void)
+{
+    int remap[ROUTER_SHARDS_MAX], n = 0;
+
+    for (int i = 0; i < router->nshards; i++) {
+        struct shard *s = router->shards[i];
+        if (s->slots[0] == '\0') {
+            for (int j = 0; j < s->nmembers; j++) {
+                s->members[j]->in_use = false;
+                s->members[j]->shard = NULL;
+                health_forget(s->members[j]);
+            }
+            s->nmembers = 0;
+            s->next_retired = retired;
+            retired = s;
+            remap[i] = -1;
+            continue;
+        }
+        remap[i] = n;
+        s->id = n;
+        router->shards[n++] = s;
+    }
+    router->nshards = n;
+    for (unsigned slot = 0; slot < SLOT_COUNT; slot++) {
+        router->slot_shard[slot] = (uint16_t)remap[router->slot_shard[slot]];
+    }
+}
+
+size_t
+router_shard_line(const struct shard *s, char *buf, size_t len)
+{
+    size_t n = (size_t)snprintf(buf, len, "%s", s->slots);
+    for (int j = 0; j < s->nmembers && n < len; j++) {
+        n += (size_t)snprintf(buf + n, len - n, " %s", s->members[j]->addr);
+    }
+    return MIN(n, len - 1);
 }

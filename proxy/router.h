@@ -56,6 +56,7 @@ struct shard {
     struct member *members[SHARD_MEMBERS_MAX];
     int nmembers;
     uint32_t rr; /* next member to read from */
+    struct shard *next_retired; /* out of the map, kept for messages in flight */
 };
 
 struct router {
@@ -106,3 +107,21 @@ const char *member_state_name(int state);
 void router_shard_desc(const struct shard *s, char *buf, size_t len);
 /* Walks every member ever configured (INFO, cron). */
 struct member *router_members(void);
+
+/* ---- changes at run time (slot moves: migrate.h) ---- */
+
+/* The member for "host:port", created (UP, unconnected) if new; NULL with
+ * a reason if addr is not HOST:PORT. */
+struct member *router_member(const char *addr, char *err, size_t errlen);
+/* The shard whose members are exactly m[0..n) (any order), created with no
+ * slots if there is none.  NULL if a member already serves another shard. */
+struct shard *router_shard_with(struct member **m, int n, char *err, size_t errlen);
+/* Gives every slot in the bitmap to shard to. */
+void router_move_slots(const uint8_t *slots, const struct shard *to);
+/* Drops shards left with no slot (their structs are kept until teardown:
+ * messages in flight may still point at them). */
+void router_retire_empty(void);
+/* The slots of shard s as a bitmap. */
+void router_shard_slots(const struct shard *s, uint8_t *bm);
+/* "SLOTS ADDR..." as a shard line of the config file. */
+size_t router_shard_line(const struct shard *s, char *buf, size_t len);

@@ -320,3 +320,102 @@ def test_bad_topology_refuses_to_start(tmp_path):
                          capture_output=True, text=True, timeout=10)
     assert out.returncode == 1
     assert "missing: 101-199" in out.stderr
+
+
+def proxy_call(t, *args):
+    c = RespClient("127.0.0.1", t.proxy.port)
+    try:
+        return c.call(*args)
+    finally:
+        c.close()
+
+
+def migration_state(t):
+    text = proxy_call(t, "PROXY", "MIGRATIONS")[1].decode()
+    return dict(line.split(":", 1) for line in text.split("\r\n") if ":" in line)
+
+
+def move(t, slots, *addrs):
+    assert proxy_call(t, "PROXY", "MIGRATE", slots, *addrs) == ("+", b"OK")
+    wait_until(lambda: migration_state(t)["state"] in ("done", "failed"), timeout=60,
+               what="the move to finish")
+    st = migration_state(t)
+    assert st["state"] == "done", st
+    return st
+
+
+PRE_KEYS = 20000
+
+
+def test_reshard_under_load_no_errors_nothing_lost():
+    t = Topology("partitioned", 3)
+    spare = t._start_node()
+    errors, stop = [], threading.Event()
+    written, lock = {}, threading.Lock()
+
+    def worker(wid):
+        r = client(t)
+        i = 0
+        while not stop.is_set():
+            key = "rs%d-%d" % (wid, i % 500)
+            try:
+                r.set(key, i)
+                if i % 3 == 0:
+                    r.expire(key, 1000)
+                with lock:
+                    written[key] = str(i).encode()
+                got = r.get(key)
+                if got != str(i).encode():
+                    errors.append("read %s: %r, wrote %d" % (key, got, i))
+                if i % 50 == 0:
+                    r.mset({"rsm%d-%d" % (wid, i % 97): i, "rsm%d-x%d" % (wid, i % 89): i})
+                    with lock:
+                        written["rsm%d-%d" % (wid, i % 97)] = str(i).encode()
+                        written["rsm%d-x%d" % (wid, i % 89)] = str(i).encode()
+            except redis.RedisError as e:
+                errors.append(repr(e))
+            i += 1
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(4)]
+    try:
+        r = client(t)
+        p = r.pipeline(transaction=False)
+        for i in range(PRE_KEYS):  # data before the moves, with TTLs on some
+            p.set("pre%d" % i, i, ex=5000 if i % 2 else None)
+        p.execute()
+        for th in threads:
+            th.start()
+        time.sleep(0.3)
+        a, b = t.node_addrs()[0], t.node_addrs()[1]
+        st = move(t, "0-3999", b)  # 4,000 slots from the first shard to the second
+        assert int(st["keys_copied"]) > 0
+        move(t, "12000-16383", "127.0.0.1:%d" % spare.port)  # add a fourth node
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        for th in threads:
+            th.join()
+    assert errors == []
+    assert len(written) > 1000  # the load really ran across the moves
+    r = client(t)
+    values = r.mget(["pre%d" % i for i in range(PRE_KEYS)])
+    assert values == [str(i).encode() for i in range(PRE_KEYS)]
+    for i in range(1, PRE_KEYS, 98):  # odd keys have a TTL
+        assert 4000 < r.ttl("pre%d" % i) <= 5000
+    for key, val in written.items():
+        assert r.get(key) == val, key
+    topo = proxy_call(t, "PROXY", "TOPOLOGY")[1]
+    # each shard: ('*', [(':', id), ('$', slots), ('*', [('$', addr), ('$', state)]), ...])
+    owners = {items[2][1][0][1].decode(): items[1][1].decode() for _, items in topo}
+    assert owners[a] == "4000-5460"
+    assert owners[b] == "0-3999,5461-10921"
+    assert owners["127.0.0.1:%d" % spare.port] == "12000-16383"
+    # the moved keys left their old node, and the config file has the map
+    left = redis.Redis(port=t.nodes[0].port).keys("*")
+    assert left and all(4000 <= r.cluster("keyslot", k) <= 5460 for k in left)
+    conf = open(t.config_path).read()
+    assert "shard 12000-16383 127.0.0.1:%d" % spare.port in conf
+    assert r.dbsize() == sum(redis.Redis(port=p).dbsize() for p in
+                             [n.port for n in t.nodes] + [spare.port])
+    spare_stop = spare.stop()
+    assert t.stop() == 0 and spare_stop == 0
