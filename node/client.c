@@ -20,7 +20,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define CLIENT_READ_LEN (16 * 1024) /* redis PROTO_IOBUF_LEN */
 #define CLIENT_IOV_MAX 64
 
 static void on_readable(struct ev_loop *loop, ev_io *w, int revents);
@@ -30,79 +29,33 @@ struct client *
 client_create(int fd, const char *peer)
 {
     struct client *c = mem_calloc(1, sizeof(*c));
+    bool authed = server.opt.requirepass == NULL || server.opt.requirepass[0] == '\0';
 
-    c->fd = fd;
-    c->id = ++server.next_client_id;
-    c->resp = 2;
-    c->ctime = c->last_io = clock_now_ms();
-    snprintf(c->addr, sizeof(c->addr), "%s", peer);
-    net_local_name(fd, c->laddr, sizeof(c->laddr));
-    resp_req_init(&c->req, server.opt.proto_max_bulk_len);
-    if (server.opt.requirepass == NULL || server.opt.requirepass[0] == '\0') {
-        c->flags |= CLIENT_AUTHED;
-    }
-    c->req.unauth = !(c->flags & CLIENT_AUTHED);
-    if (server.opt.tcp_keepalive > 0) {
-        net_set_keepalive(fd, (int)server.opt.tcp_keepalive);
-    }
-
-    ev_io_init(&c->rd, on_readable, fd, EV_READ);
-    ev_io_init(&c->wr, on_writable, fd, EV_WRITE);
-    ev_io_start(server.loop, &c->rd);
-
-    c->next = server.clients;
-    if (server.clients != NULL) {
-        server.clients->prev = c;
-    }
-    server.clients = c;
-    server.nclients++;
+    conn_init(&server.conns, &c->conn, fd, peer, authed, server.opt.proto_max_bulk_len,
+              server.opt.tcp_keepalive, clock_now_ms(), on_readable, on_writable);
     return c;
 }
 
 void
 client_free(struct client *c)
 {
-    ev_io_stop(server.loop, &c->rd);
-    ev_io_stop(server.loop, &c->wr);
-    close(c->fd);
     multi_client_free(c);
-    buf_return(&c->qbuf);
     bufq_clear(&c->reply);
-    resp_req_deinit(&c->req);
-    mem_free(c->argv);
-    mem_free(c->name);
-    if (c->prev != NULL) {
-        c->prev->next = c->next;
-    } else {
-        server.clients = c->next;
-    }
-    if (c->next != NULL) {
-        c->next->prev = c->prev;
-    }
-    server.nclients--;
+    conn_deinit(&server.conns, &c->conn);
     mem_free(c);
 }
 
 void
 client_close_async(struct client *c)
 {
-    if (c->flags & CLIENT_CLOSE_ASAP) {
-        return;
-    }
-    c->flags |= CLIENT_CLOSE_ASAP;
-    ev_io_stop(server.loop, &c->rd);
-    ev_io_stop(server.loop, &c->wr);
-    c->close_next = server.to_close;
-    server.to_close = c;
+    conn_close_async(&server.conns, &c->conn);
 }
 
 void
 client_queue_write(struct client *c)
 {
-    if (!(c->flags & (CLIENT_PENDING_WRITE | CLIENT_CLOSE_ASAP)) && !bufq_empty(&c->reply)) {
-        c->flags |= CLIENT_PENDING_WRITE;
-        c->pending_next = server.pending_write;
-        server.pending_write = c;
+    if (!bufq_empty(&c->reply)) {
+        conn_queue_write(&server.conns, &c->conn);
     }
 }
 
@@ -113,31 +66,25 @@ client_write(struct client *c)
 
     while (!bufq_empty(&c->reply)) {
         int n = bufq_iov(&c->reply, iov, CLIENT_IOV_MAX);
-        ssize_t w = writev(c->fd, iov, n);
+        ssize_t w = writev(c->conn.fd, iov, n);
         if (w < 0) {
             if (errno == EINTR) {
                 continue;
             }
             if (errno == EAGAIN) {
-                if (!(c->flags & CLIENT_WRITING)) {
-                    c->flags |= CLIENT_WRITING;
-                    ev_io_start(server.loop, &c->wr);
-                }
+                conn_want_write(&server.conns, &c->conn, true);
                 return;
             }
-            log_verbose("Error writing to client %s: %s", c->addr, strerror(errno));
+            log_verbose("Error writing to client %s: %s", c->conn.addr, strerror(errno));
             client_close_async(c);
             return;
         }
         bufq_consume(&c->reply, (size_t)w);
         server.stats[STAT_total_net_output_bytes] += (uint64_t)w;
-        c->last_io = clock_now_ms();
+        c->conn.last_io_ms = clock_now_ms();
     }
-    if (c->flags & CLIENT_WRITING) {
-        c->flags &= ~CLIENT_WRITING;
-        ev_io_stop(server.loop, &c->wr);
-    }
-    if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
+    conn_want_write(&server.conns, &c->conn, false);
+    if (c->conn.flags & CONN_CLOSE_AFTER_REPLY) {
         client_close_async(c);
     }
 }
@@ -145,7 +92,7 @@ client_write(struct client *c)
 static void
 on_writable(struct ev_loop *loop, ev_io *w, int revents)
 {
-    struct client *c = container_of(w, struct client, wr);
+    struct client *c = client_of(container_of(w, struct conn, wr));
 
     (void)loop;
     (void)revents;
@@ -174,7 +121,7 @@ client_check_output_limits(struct client *c)
     }
     log_warn("Client id=%llu addr=%s scheduled to be closed ASAP for overcoming of output "
              "buffer limits.",
-             (unsigned long long)c->id, c->addr);
+             (unsigned long long)c->conn.id, c->conn.addr);
     server.stats[STAT_client_output_buffer_limit_disconnections]++;
     /* Its replies are lost anyway: free them now, not after a flush. */
     bufq_clear(&c->reply);
@@ -182,100 +129,58 @@ client_check_output_limits(struct client *c)
     return true;
 }
 
-/* Points argv at the words of the request that starts at base. */
-static void
-set_argv(struct client *c, char *base)
-{
-    if (c->argv_cap < c->req.argc) {
-        c->argv_cap = c->req.argc < 8 ? 8 : c->req.argc;
-        mem_free(c->argv);
-        c->argv = mem_alloc(c->argv_cap * sizeof(*c->argv));
-    }
-    for (uint32_t i = 0; i < c->req.argc; i++) {
-        c->argv[i].data = base + c->req.argv[i].off;
-        c->argv[i].len = c->req.argv[i].len;
-    }
-    c->argc = (int)c->req.argc;
-}
-
 /* Runs every whole request in qbuf. */
 static void
 process_input(struct client *c)
 {
-    while (c->qbuf != NULL && buf_rsize(c->qbuf) > 0 &&
-           !(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP))) {
-        char *base = buf_rptr(c->qbuf);
+    while (c->conn.rbuf != NULL && buf_rsize(c->conn.rbuf) > 0 &&
+           !(c->conn.flags & (CONN_CLOSE_AFTER_REPLY | CONN_CLOSE_ASAP))) {
+        char *base = buf_rptr(c->conn.rbuf);
         /* CONFIG SET proto-max-bulk-len applies to connections already open. */
-        c->req.max_bulk_len = server.opt.proto_max_bulk_len;
-        enum resp_status st = resp_req_parse(&c->req, base, buf_rsize(c->qbuf));
+        c->conn.req.max_bulk_len = server.opt.proto_max_bulk_len;
+        enum resp_status st = resp_req_parse(&c->conn.req, base, buf_rsize(c->conn.rbuf));
 
         if (st == RESP_INCOMPLETE) {
             break;
         }
         if (st == RESP_EPROTO) {
-            client_reply_errorf(c, ERR_PROTOCOL_FMT, c->req.errstr);
-            log_verbose("Protocol error (%s) from client: id=%llu addr=%s", c->req.errstr,
-                        (unsigned long long)c->id, c->addr);
-            c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+            client_reply_errorf(c, ERR_PROTOCOL_FMT, c->conn.req.errstr);
+            log_verbose("Protocol error (%s) from client: id=%llu addr=%s", c->conn.req.errstr,
+                        (unsigned long long)c->conn.id, c->conn.addr);
+            c->conn.flags |= CONN_CLOSE_AFTER_REPLY;
             break;
         }
-        if (c->req.argc > 0) {
-            set_argv(c, base);
+        if (c->conn.req.argc > 0) {
+            conn_set_argv(&c->conn, base);
             cmd_dispatch(c);
             c->cmd = NULL;
             client_check_output_limits(c);
         }
-        c->qbuf->rpos += c->req.pos;
-        resp_req_reset(&c->req);
-        c->req.unauth = !(c->flags & CLIENT_AUTHED);
+        conn_consume_request(&c->conn);
     }
-    if (c->qbuf != NULL && buf_rsize(c->qbuf) == 0) {
-        buf_return(&c->qbuf); /* idle clients hold no buffer */
+    if (c->conn.rbuf != NULL && buf_rsize(c->conn.rbuf) == 0) {
+        buf_return(&c->conn.rbuf); /* idle clients hold no buffer */
     }
-    if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
-        ev_io_stop(server.loop, &c->rd);
+    if (c->conn.flags & CONN_CLOSE_AFTER_REPLY) {
+        ev_io_stop(server.loop, &c->conn.rd);
     }
     client_queue_write(c);
-}
-
-/* Room to read into: a chunk normally, the rest of a big argument when the
- * parser knows one is coming (read it in few reads, allocate it once). */
-static int
-reserve_read(struct client *c)
-{
-    if (c->qbuf == NULL) {
-        c->qbuf = buf_borrow();
-    }
-    size_t need = resp_req_need(&c->req);
-    size_t have = buf_rsize(c->qbuf);
-    size_t want = need > have ? need - have : CLIENT_READ_LEN;
-
-    if (want > CLIENT_READ_LEN && want > buf_wsize(c->qbuf)) {
-        /* Grow towards the big argument by doubling, not in one step: a
-         * client that only claims 512 MB does not get 512 MB. */
-        size_t step = MAX((size_t)c->qbuf->cap, (size_t)CLIENT_READ_LEN);
-        want = MIN(want, step);
-    }
-    if (buf_wsize(c->qbuf) >= MIN(want, (size_t)CLIENT_READ_LEN / 4) && buf_wsize(c->qbuf) > 0) {
-        return SC_OK;
-    }
-    return buf_try_reserve(&c->qbuf, want);
 }
 
 static void
 on_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
-    struct client *c = container_of(w, struct client, rd);
+    struct client *c = client_of(container_of(w, struct conn, rd));
 
     (void)loop;
     (void)revents;
-    if (reserve_read(c) != SC_OK) {
+    if (conn_reserve_read(&c->conn) != SC_OK) {
         log_warn("Closing client id=%llu addr=%s: no memory for its request",
-                 (unsigned long long)c->id, c->addr);
+                 (unsigned long long)c->conn.id, c->conn.addr);
         client_close_async(c);
         return;
     }
-    ssize_t n = read(c->fd, buf_wptr(c->qbuf), buf_wsize(c->qbuf));
+    ssize_t n = read(c->conn.fd, buf_wptr(c->conn.rbuf), buf_wsize(c->conn.rbuf));
     if (n <= 0) {
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
             return;
@@ -286,15 +191,13 @@ on_readable(struct ev_loop *loop, ev_io *w, int revents)
         client_close_async(c);
         return;
     }
-    c->qbuf->wpos += (uint32_t)n;
-    c->last_io = clock_now_ms();
+    c->conn.rbuf->wpos += (uint32_t)n;
+    c->conn.last_io_ms = clock_now_ms();
     server.stats[STAT_total_net_input_bytes] += (uint64_t)n;
-    /* As redis, count only what is not parsed yet: the arguments of a long
-     * request already read are not "query buffer" there either. */
-    if (buf_rsize(c->qbuf) - c->req.pos > server.opt.query_buffer_limit) {
+    if (conn_over_query_limit(&c->conn, server.opt.query_buffer_limit)) {
         log_warn("Closing client that reached max query buffer length: id=%llu addr=%s "
                  "qbuf=%zu",
-                 (unsigned long long)c->id, c->addr, buf_rsize(c->qbuf));
+                 (unsigned long long)c->conn.id, c->conn.addr, buf_rsize(c->conn.rbuf));
         server.stats[STAT_client_query_buffer_limit_disconnections]++;
         client_close_async(c);
         return;
@@ -335,13 +238,13 @@ void
 client_reply_help(struct client *c, const char *const *lines)
 {
     char head[128];
-    size_t n = 0, cmdlen = MIN(c->argv[0].len, 32);
+    size_t n = 0, cmdlen = MIN(c->conn.argv[0].len, 32);
 
     while (lines[n] != NULL) {
         n++;
     }
     for (size_t i = 0; i < cmdlen; i++) {
-        head[i] = (char)toupper((unsigned char)c->argv[0].data[i]);
+        head[i] = (char)toupper((unsigned char)c->conn.argv[0].data[i]);
     }
     snprintf(head + cmdlen, sizeof(head) - cmdlen,
              " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
@@ -366,16 +269,16 @@ flags_string(const struct client *c, char *buf)
 {
     char *p = buf;
 
-    if (c->flags & CLIENT_MULTI) {
+    if (c->conn.flags & CLIENT_MULTI) {
         *p++ = 'x';
     }
-    if (c->flags & CLIENT_DIRTY_CAS) {
+    if (c->conn.flags & CLIENT_DIRTY_CAS) {
         *p++ = 'd';
     }
-    if (c->flags & CLIENT_CLOSE_ASAP) {
+    if (c->conn.flags & CONN_CLOSE_ASAP) {
         *p++ = 'A';
     }
-    if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
+    if (c->conn.flags & CONN_CLOSE_AFTER_REPLY) {
         *p++ = 'c';
     }
     if (p == buf) {
@@ -389,9 +292,9 @@ client_describe(struct client *c, struct sbuf *s)
 {
     char flags[16];
     long long now = clock_now_ms();
-    size_t qbuf = c->qbuf != NULL ? buf_rsize(c->qbuf) : 0;
-    size_t qfree = c->qbuf != NULL ? buf_wsize(c->qbuf) : 0;
-    size_t qmem = c->qbuf != NULL ? c->qbuf->cap + sizeof(struct buf) : 0;
+    size_t qbuf = c->conn.rbuf != NULL ? buf_rsize(c->conn.rbuf) : 0;
+    size_t qfree = c->conn.rbuf != NULL ? buf_wsize(c->conn.rbuf) : 0;
+    size_t qmem = c->conn.rbuf != NULL ? c->conn.rbuf->cap + sizeof(struct buf) : 0;
     size_t omem = bufq_mem(&c->reply);
     size_t multi_mem = multi_client_mem(c);
 
@@ -401,10 +304,10 @@ client_describe(struct client *c, struct sbuf *s)
                 "psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=%zu "
                 "rbs=%zu rbp=%zu obl=%zu oll=%u omem=%zu tot-mem=%zu events=r%s cmd=%s "
                 "user=default redir=-1 resp=%d",
-                (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name != NULL ? c->name : "",
-                (now - c->ctime) / 1000, (now - c->last_io) / 1000, flags,
+                (unsigned long long)c->conn.id, c->conn.addr, c->conn.laddr, c->conn.fd, c->conn.name != NULL ? c->conn.name : "",
+                (now - c->conn.ctime_ms) / 1000, (now - c->conn.last_io_ms) / 1000, flags,
                 multi_client_queued(c), qbuf, qfree, (size_t)0, multi_mem, qmem, qbuf,
                 c->reply.head != NULL ? buf_rsize(c->reply.head) : (size_t)0, c->reply.nbuf,
-                omem, sizeof(*c) + qmem + omem + multi_mem, c->flags & CLIENT_WRITING ? "w" : "",
-                c->lastcmd != NULL ? c->lastcmd->name : "NULL", c->resp);
+                omem, sizeof(*c) + qmem + omem + multi_mem, c->conn.flags & CONN_WRITING ? "w" : "",
+                c->lastcmd != NULL ? c->lastcmd->name : "NULL", c->conn.resp);
 }

@@ -4,20 +4,20 @@
  *
  * Life of a request: bytes arrive in c->qbuf (a pooled buffer, borrowed
  * when data comes and returned when all of it is consumed, so an idle
- * client holds none); the RESP reader finds a whole request; c->argv points
+ * client holds none); the RESP reader finds a whole request; c->conn.argv points
  * into qbuf (no copy); the command appends its reply to c->reply, a chain of
  * pooled buffers; the client joins the server's pending-write list, and the
  * loop's prepare watcher writes every pending reply with writev before it
  * polls again.  EV_WRITE is armed only when a write would block.
  *
  * A client is never freed inside a callback that may still use it: closing
- * sets CLIENT_CLOSE_ASAP and queues it; the prepare watcher frees it.
+ * sets CONN_CLOSE_ASAP and queues it; the prepare watcher frees it.
  */
 #pragma once
 
 #include "common/bstr.h"
 #include "common/buf.h"
-#include "common/net.h"
+#include "common/conn.h"
 #include "common/reply.h"
 #include "common/resp.h"
 
@@ -25,50 +25,27 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define CLIENT_CLOSE_AFTER_REPLY 0x0001 /* QUIT, protocol error: flush, then close */
-#define CLIENT_CLOSE_ASAP 0x0002        /* queued to be freed */
-#define CLIENT_PENDING_WRITE 0x0004     /* in the server's pending-write list */
-#define CLIENT_AUTHED 0x0008            /* may run commands (no password, or AUTH done) */
-#define CLIENT_MULTI 0x0010             /* inside MULTI */
-#define CLIENT_DIRTY_EXEC 0x0020        /* a queued command was refused: EXECABORT */
-#define CLIENT_DIRTY_CAS 0x0040         /* a WATCHed key changed: EXEC returns nil */
-#define CLIENT_WRITING 0x0080           /* wr watcher active */
-#define CLIENT_NO_READ 0x0100           /* rd watcher stopped */
+#define CLIENT_MULTI (CONN_OWNER_FLAGS << 0)      /* inside MULTI */
+#define CLIENT_DIRTY_EXEC (CONN_OWNER_FLAGS << 1) /* a queued command was refused: EXECABORT */
+#define CLIENT_DIRTY_CAS (CONN_OWNER_FLAGS << 2)  /* a WATCHed key changed: EXEC returns nil */
 
 struct cmd;
 struct multi_state;
 
 struct client {
-    ev_io rd;
-    ev_io wr;
-    int fd;
-    uint32_t flags;
-    uint64_t id;
-    int resp; /* protocol: 2 or 3 (HELLO) */
-
-    struct buf *qbuf;    /* request bytes; NULL when idle */
-    struct resp_req req; /* parse state of the request at qbuf's rpos */
-    struct bstr *argv;   /* the request's words, pointing into qbuf */
-    int argc;
-    uint32_t argv_cap;
+    struct conn conn;    /* first: the connection a struct conn * points to */
+    struct bufq reply;   /* bytes to send */
     struct cmd *cmd;     /* running now */
     struct cmd *lastcmd; /* for CLIENT LIST cmd= */
-
-    struct bufq reply;  /* bytes to send */
-    long long ctime;    /* ms: connected */
-    long long last_io;  /* ms: last request or reply (idle timeout) */
-    long long obuf_soft_since; /* ms: over the soft output limit since; 0 if not */
-
-    char *name; /* CLIENT SETNAME; owned */
-    char addr[NET_ADDR_MAX];
-    char laddr[NET_ADDR_MAX];
-
+    long long obuf_soft_since;  /* ms: over the soft output limit since; 0 if not */
     struct multi_state *mstate; /* MULTI queue and WATCHed keys; NULL if none */
-
-    struct client *prev, *next;  /* server.clients */
-    struct client *pending_next; /* server.pending_write */
-    struct client *close_next;   /* server.to_close */
 };
+
+static inline struct client *
+client_of(struct conn *c)
+{
+    return container_of(c, struct client, conn);
+}
 
 /* Creates a client for an accepted fd and starts reading. */
 struct client *client_create(int fd, const char *peer);
@@ -112,13 +89,13 @@ client_reply_bulk(struct client *c, const void *p, size_t n)
 static inline void
 client_reply_null(struct client *c)
 {
-    resp_add_null(&c->reply, c->resp);
+    resp_add_null(&c->reply, c->conn.resp);
 }
 
 static inline void
 client_reply_null_array(struct client *c)
 {
-    resp_add_null_array(&c->reply, c->resp);
+    resp_add_null_array(&c->reply, c->conn.resp);
 }
 
 static inline void
@@ -130,7 +107,7 @@ client_reply_array(struct client *c, size_t n)
 static inline void
 client_reply_map(struct client *c, size_t n)
 {
-    resp_add_map(&c->reply, c->resp, n);
+    resp_add_map(&c->reply, c->conn.resp, n);
 }
 
 static inline void

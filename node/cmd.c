@@ -180,41 +180,41 @@ cmd_call(struct client *c, struct cmd *cmd)
 void
 cmd_dispatch(struct client *c)
 {
-    struct cmd *cmd = cmd_lookup(&c->argv[0]);
+    struct cmd *cmd = cmd_lookup(&c->conn.argv[0]);
 
     if (cmd == NULL) {
-        reply_unknown_command(&c->reply, c->argv, c->argc);
+        reply_unknown_command(&c->reply, c->conn.argv, c->conn.argc);
         client_count_error(c);
         reject(c, NULL);
         return;
     }
-    if (cmd->subcmds != NULL && c->argc >= 2) {
-        struct cmd *sub = cmd_lookup_sub(cmd, &c->argv[1]);
+    if (cmd->subcmds != NULL && c->conn.argc >= 2) {
+        struct cmd *sub = cmd_lookup_sub(cmd, &c->conn.argv[1]);
         if (sub == NULL) {
             char upper[CMD_NAME_MAX + 1];
             size_t n = strlen(cmd->name);
             for (size_t i = 0; i <= n; i++) {
                 upper[i] = (char)toupper((unsigned char)cmd->name[i]);
             }
-            reply_unknown_subcommand(&c->reply, &c->argv[1], upper);
+            reply_unknown_subcommand(&c->reply, &c->conn.argv[1], upper);
             client_count_error(c);
             reject(c, cmd);
             return;
         }
         cmd = sub;
     }
-    if (!arity_ok(cmd, c->argc)) {
+    if (!arity_ok(cmd, c->conn.argc)) {
         reply_arity(&c->reply, cmd->name);
         client_count_error(c);
         reject(c, cmd);
         return;
     }
-    if (!(c->flags & CLIENT_AUTHED) && !(cmd->flags & CMD_NOAUTH)) {
+    if (!(c->conn.flags & CONN_AUTHED) && !(cmd->flags & CMD_NOAUTH)) {
         client_reply_error(c, ERR_NOAUTH);
         reject(c, cmd);
         return;
     }
-    bool queue = (c->flags & CLIENT_MULTI) && !(cmd->flags & CMD_NOMULTI);
+    bool queue = (c->conn.flags & CLIENT_MULTI) && !(cmd->flags & CMD_NOMULTI);
     /* Like redis, evict before every command while over the limit, but
      * refuse only commands that may grow memory -- and anything queued in
      * MULTI, since a queue can grow without bound. */

@@ -73,7 +73,7 @@ struct cmd *cmd_lookup_sub(const struct cmd *parent, const struct bstr *name);
 void cmd_foreach(void (*fn)(void *ctx, struct cmd *cmd), void *ctx);
 uint64_t cmd_count(void);
 
-/* Runs the request in c->argv: lookup, checks (arity, auth, MULTI, OOM),
+/* Runs the request in c->conn.argv: lookup, checks (arity, auth, MULTI, OOM),
  * the handler, counters.  Replies go to c's output; never frees c. */
 void cmd_dispatch(struct client *c);
 /* Runs an already-resolved command (EXEC runs its queue through this). */

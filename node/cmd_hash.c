@@ -49,7 +49,7 @@ hash_of(struct item *it)
 static int
 hash_read(struct client *c, struct hobj **h)
 {
-    struct item *it = kv_lookup(c->argv[1].data, c->argv[1].len, 0);
+    struct item *it = kv_lookup(c->conn.argv[1].data, c->conn.argv[1].len, 0);
 
     *h = NULL;
     if (it == NULL) {
@@ -91,7 +91,7 @@ hash_create(const struct bstr *key)
 static int
 hash_write(struct client *c, bool create, struct item **itp)
 {
-    const struct bstr *key = &c->argv[1];
+    const struct bstr *key = &c->conn.argv[1];
     struct item *it = kv_lookup(key->data, key->len, KV_WRITE);
 
     if (it != NULL && it->type != ITEM_HASH) {
@@ -129,7 +129,7 @@ hash_done(struct item *it)
 static int
 hash_set_one(struct client *c, struct item *it, const char *v, size_t vlen)
 {
-    const struct bstr *f = &c->argv[2];
+    const struct bstr *f = &c->conn.argv[2];
     int rc = hobj_set(hash_of(it), f->data, f->len, v, vlen);
 
     hash_done(it);
@@ -147,7 +147,7 @@ hash_set_one(struct client *c, struct item *it, const char *v, size_t vlen)
 static int
 field_for_write(struct client *c, struct item **itp, const char **old, size_t *oldlen)
 {
-    const struct bstr *f = &c->argv[2];
+    const struct bstr *f = &c->conn.argv[2];
 
     if (hash_write(c, true, itp) != SC_OK) {
         return SC_ERR;
@@ -168,7 +168,7 @@ cmd_hset(struct client *c)
     long long created = 0;
     int rc = SC_OK;
 
-    if (c->argc % 2 == 1) {
+    if (c->conn.argc % 2 == 1) {
         client_reply_arity(c);
         return;
     }
@@ -176,8 +176,8 @@ cmd_hset(struct client *c)
         return;
     }
     struct hobj *h = hash_of(it);
-    for (int j = 2; j < c->argc && rc >= 0; j += 2) {
-        const struct bstr *f = &c->argv[j], *v = &c->argv[j + 1];
+    for (int j = 2; j < c->conn.argc && rc >= 0; j += 2) {
+        const struct bstr *f = &c->conn.argv[j], *v = &c->conn.argv[j + 1];
         rc = hobj_set(h, f->data, f->len, v->data, v->len);
         if (rc >= 0) {
             created += rc;
@@ -208,7 +208,7 @@ cmd_hsetnx(struct client *c)
         client_reply_int(c, 0);
         return;
     }
-    if (hash_set_one(c, it, c->argv[3].data, c->argv[3].len) == SC_OK) {
+    if (hash_set_one(c, it, c->conn.argv[3].data, c->conn.argv[3].len) == SC_OK) {
         client_reply_int(c, 1);
     }
 }
@@ -225,7 +225,7 @@ cmd_hget(struct client *c)
     if (hash_read(c, &h) != SC_OK) {
         return;
     }
-    if (h != NULL && hobj_get(h, c->argv[2].data, c->argv[2].len, &v, &vlen)) {
+    if (h != NULL && hobj_get(h, c->conn.argv[2].data, c->conn.argv[2].len, &v, &vlen)) {
         client_reply_bulk(c, v, vlen);
     } else {
         client_reply_null(c);
@@ -242,9 +242,9 @@ cmd_hmget(struct client *c)
     if (hash_read(c, &h) != SC_OK) {
         return;
     }
-    client_reply_array(c, (size_t)c->argc - 2);
-    for (int j = 2; j < c->argc; j++) {
-        if (h != NULL && hobj_get(h, c->argv[j].data, c->argv[j].len, &v, &vlen)) {
+    client_reply_array(c, (size_t)c->conn.argc - 2);
+    for (int j = 2; j < c->conn.argc; j++) {
+        if (h != NULL && hobj_get(h, c->conn.argv[j].data, c->conn.argv[j].len, &v, &vlen)) {
             client_reply_bulk(c, v, vlen);
         } else {
             client_reply_null(c);
@@ -264,7 +264,7 @@ field_int_reply(struct client *c, bool value_len)
     if (hash_read(c, &h) != SC_OK) {
         return;
     }
-    if (h == NULL || !hobj_get(h, c->argv[2].data, c->argv[2].len, &v, &vlen)) {
+    if (h == NULL || !hobj_get(h, c->conn.argv[2].data, c->conn.argv[2].len, &v, &vlen)) {
         client_reply_int(c, 0);
     } else {
         client_reply_int(c, value_len ? (long long)vlen : 1);
@@ -393,8 +393,8 @@ cmd_hdel(struct client *c)
         return;
     }
     struct hobj *h = hash_of(it);
-    for (int j = 2; j < c->argc && hobj_len(h) > 0; j++) {
-        deleted += hobj_del(h, c->argv[j].data, c->argv[j].len);
+    for (int j = 2; j < c->conn.argc && hobj_len(h) > 0; j++) {
+        deleted += hobj_del(h, c->conn.argv[j].data, c->conn.argv[j].len);
     }
     hash_done(it);
     server.dirty += (uint64_t)deleted;
@@ -421,7 +421,7 @@ cmd_hincrby(struct client *c)
     size_t oldlen;
     char buf[UTIL_LL_STR_SIZE];
 
-    if (!util_str2ll(c->argv[3].data, c->argv[3].len, &incr)) {
+    if (!util_str2ll(c->conn.argv[3].data, c->conn.argv[3].len, &incr)) {
         client_reply_error(c, ERR_NOT_INT);
         return;
     }
@@ -447,7 +447,7 @@ cmd_hincrbyfloat(struct client *c)
     size_t oldlen;
     char buf[UTIL_LD_STR_SIZE];
 
-    if (!util_str2ld(c->argv[3].data, c->argv[3].len, &incr)) {
+    if (!util_str2ld(c->conn.argv[3].data, c->conn.argv[3].len, &incr)) {
         client_reply_error(c, ERR_NOT_FLOAT);
         return;
     }
@@ -482,7 +482,7 @@ static void
 hrandfield_count(struct client *c, long long l, bool withvalues)
 {
     int what = HGET_FIELDS | (withvalues ? HGET_VALUES : 0);
-    struct emit_ctx e = {c, what, withvalues && c->resp > 2, 0};
+    struct emit_ctx e = {c, what, withvalues && c->conn.resp > 2, 0};
     struct hobj *h;
 
     if (hash_read(c, &h) != SC_OK) {
@@ -496,7 +496,7 @@ hrandfield_count(struct client *c, long long l, bool withvalues)
     if (l > 0 && count > len) {
         count = len;
     }
-    size_t reply_len = withvalues && c->resp == 2 ? count * 2 : count;
+    size_t reply_len = withvalues && c->conn.resp == 2 ? count * 2 : count;
     if (l > 1 && count < len) {
         /* The sample may fail for memory before its first field: the
          * array header goes out with that field, so OOM is a clean reply. */
@@ -510,7 +510,7 @@ hrandfield_count(struct client *c, long long l, bool withvalues)
     if (l > 0 && count == len) {
         emit_all(h, &e);
     } else {
-        while (count > 0 && !(c->flags & CLIENT_CLOSE_ASAP) && !client_check_output_limits(c)) {
+        while (count > 0 && !(c->conn.flags & CONN_CLOSE_ASAP) && !client_check_output_limits(c)) {
             uint64_t n = MIN(count, HRANDFIELD_CHUNK);
             hobj_random_n(h, n, emit_field, &e);
             count -= n;
@@ -522,11 +522,11 @@ static void
 cmd_hrandfield(struct client *c)
 {
     long long l;
-    bool withvalues = c->argc == 4;
+    bool withvalues = c->conn.argc == 4;
     struct hobj *h;
 
-    if (c->argc >= 3) {
-        if (!util_str2ll(c->argv[2].data, c->argv[2].len, &l)) {
+    if (c->conn.argc >= 3) {
+        if (!util_str2ll(c->conn.argv[2].data, c->conn.argv[2].len, &l)) {
             client_reply_error(c, ERR_NOT_INT);
             return;
         }
@@ -535,7 +535,7 @@ cmd_hrandfield(struct client *c)
                                 -LLONG_MAX, LLONG_MAX);
             return;
         }
-        if (c->argc > 4 || (withvalues && !bstr_is(&c->argv[3], "WITHVALUES"))) {
+        if (c->conn.argc > 4 || (withvalues && !bstr_is(&c->conn.argv[3], "WITHVALUES"))) {
             client_reply_error(c, ERR_SYNTAX);
             return;
         }
@@ -640,11 +640,11 @@ hscan_options(struct client *c, long long *count, const struct bstr **pat)
 {
     *count = HSCAN_DEFAULT_COUNT;
     *pat = NULL;
-    for (int j = 3; j < c->argc; j += 2) {
-        const struct bstr *opt = &c->argv[j];
-        bool has_arg = j + 1 < c->argc;
+    for (int j = 3; j < c->conn.argc; j += 2) {
+        const struct bstr *opt = &c->conn.argv[j];
+        bool has_arg = j + 1 < c->conn.argc;
         if (has_arg && bstr_is(opt, "COUNT")) {
-            if (!util_str2ll(c->argv[j + 1].data, c->argv[j + 1].len, count)) {
+            if (!util_str2ll(c->conn.argv[j + 1].data, c->conn.argv[j + 1].len, count)) {
                 client_reply_error(c, ERR_NOT_INT);
                 return SC_ERR;
             }
@@ -653,7 +653,7 @@ hscan_options(struct client *c, long long *count, const struct bstr **pat)
                 return SC_ERR;
             }
         } else if (has_arg && bstr_is(opt, "MATCH")) {
-            const struct bstr *p = &c->argv[j + 1];
+            const struct bstr *p = &c->conn.argv[j + 1];
             *pat = p->len == 1 && p->data[0] == '*' ? NULL : p;
         } else {
             client_reply_error(c, ERR_SYNTAX);
@@ -671,7 +671,7 @@ cmd_hscan(struct client *c)
     long long count;
     struct hobj *h;
 
-    if (!parse_cursor(&c->argv[2], &cursor)) {
+    if (!parse_cursor(&c->conn.argv[2], &cursor)) {
         client_reply_error(c, ERR_INVALID_CURSOR);
         return;
     }

@@ -110,13 +110,13 @@ cmd_del(struct client *c)
 {
     long long deleted = 0;
 
-    for (int j = 1; j < c->argc; j++) {
-        struct item *it = lookup(&c->argv[j], KV_WRITE | KV_NOTOUCH);
+    for (int j = 1; j < c->conn.argc; j++) {
+        struct item *it = lookup(&c->conn.argv[j], KV_WRITE | KV_NOTOUCH);
         if (it != NULL) {
             kv_delete(it);
             server.dirty++;
             deleted++;
-            multi_touch_key(c->argv[j].data, c->argv[j].len); /* only keys that went */
+            multi_touch_key(c->conn.argv[j].data, c->conn.argv[j].len); /* only keys that went */
         }
     }
     client_reply_int(c, deleted);
@@ -128,8 +128,8 @@ cmd_exists(struct client *c)
 {
     long long n = 0;
 
-    for (int j = 1; j < c->argc; j++) {
-        n += lookup(&c->argv[j], KV_NOTOUCH) != NULL;
+    for (int j = 1; j < c->conn.argc; j++) {
+        n += lookup(&c->conn.argv[j], KV_NOTOUCH) != NULL;
     }
     client_reply_int(c, n);
 }
@@ -139,8 +139,8 @@ cmd_touch(struct client *c)
 {
     long long n = 0;
 
-    for (int j = 1; j < c->argc; j++) {
-        n += lookup(&c->argv[j], 0) != NULL;
+    for (int j = 1; j < c->conn.argc; j++) {
+        n += lookup(&c->conn.argv[j], 0) != NULL;
     }
     client_reply_int(c, n);
 }
@@ -148,7 +148,7 @@ cmd_touch(struct client *c)
 static void
 cmd_type(struct client *c)
 {
-    client_reply_simple(c, type_name(lookup(&c->argv[1], KV_NOTOUCH)));
+    client_reply_simple(c, type_name(lookup(&c->conn.argv[1], KV_NOTOUCH)));
 }
 
 /* ---- KEYS SCAN RANDOMKEY ---- */
@@ -191,7 +191,7 @@ reply_keys(struct client *c, const struct itemvec *iv, const bool *skip)
 static void
 cmd_keys(struct client *c)
 {
-    const struct bstr *pat = &c->argv[1];
+    const struct bstr *pat = &c->conn.argv[1];
     struct keys_ctx k = {.pat = pat, .all = pat->len == 1 && pat->data[0] == '*'};
 
     kv_foreach(keys_collect, &k);
@@ -232,13 +232,13 @@ static int
 parse_scan_opts_or_reply(struct client *c, struct scan_opts *o)
 {
     *o = (struct scan_opts){.count = SCAN_DEFAULT_COUNT};
-    for (int j = 2; j < c->argc; j += 2) {
-        const struct bstr *opt = &c->argv[j];
-        if (j + 1 >= c->argc) {
+    for (int j = 2; j < c->conn.argc; j += 2) {
+        const struct bstr *opt = &c->conn.argv[j];
+        if (j + 1 >= c->conn.argc) {
             client_reply_error(c, ERR_SYNTAX);
             return SC_ERR;
         }
-        const struct bstr *val = &c->argv[j + 1];
+        const struct bstr *val = &c->conn.argv[j + 1];
         if (opt_is(opt, "count")) {
             if (!util_str2ll(val->data, val->len, &o->count)) {
                 client_reply_error(c, ERR_NOT_INT);
@@ -323,7 +323,7 @@ cmd_scan(struct client *c)
     struct itemvec iv = {0};
     uint64_t cursor;
 
-    if (parse_cursor_or_reply(c, &c->argv[1], &cursor) != SC_OK ||
+    if (parse_cursor_or_reply(c, &c->conn.argv[1], &cursor) != SC_OK ||
         parse_scan_opts_or_reply(c, &o) != SC_OK) {
         return;
     }
@@ -375,7 +375,7 @@ cmd_randomkey(struct client *c)
 static void
 rename_generic(struct client *c, bool nx)
 {
-    const struct bstr *src = &c->argv[1], *dst = &c->argv[2];
+    const struct bstr *src = &c->conn.argv[1], *dst = &c->conn.argv[2];
     struct item *it = lookup(src, KV_WRITE);
 
     if (it == NULL) {
@@ -437,14 +437,14 @@ parse_expire_flags_or_reply(struct client *c, int *flags)
     } opts[] = {{"nx", EXPIRE_NX}, {"xx", EXPIRE_XX}, {"gt", EXPIRE_GT}, {"lt", EXPIRE_LT}};
 
     *flags = 0;
-    for (int j = 3; j < c->argc; j++) {
+    for (int j = 3; j < c->conn.argc; j++) {
         size_t i = 0;
-        while (i < ARRAY_LEN(opts) && !opt_is(&c->argv[j], opts[i].name)) {
+        while (i < ARRAY_LEN(opts) && !opt_is(&c->conn.argv[j], opts[i].name)) {
             i++;
         }
         if (i == ARRAY_LEN(opts)) {
-            client_reply_errorf(c, "ERR Unsupported option %.*s", (int)cstr_len(&c->argv[j]),
-                                c->argv[j].data);
+            client_reply_errorf(c, "ERR Unsupported option %.*s", (int)cstr_len(&c->conn.argv[j]),
+                                c->conn.argv[j].data);
             return SC_ERR;
         }
         *flags |= opts[i].flag;
@@ -467,7 +467,7 @@ parse_expire_flags_or_reply(struct client *c, int *flags)
 static int
 parse_expire_time_or_reply(struct client *c, long long basetime, bool seconds, long long *when)
 {
-    if (!util_str2ll(c->argv[2].data, c->argv[2].len, when)) {
+    if (!util_str2ll(c->conn.argv[2].data, c->conn.argv[2].len, when)) {
         client_reply_error(c, ERR_NOT_INT);
         return SC_ERR;
     }
@@ -521,7 +521,7 @@ expire_generic(struct client *c, long long basetime, bool seconds)
         parse_expire_time_or_reply(c, basetime, seconds, &when) != SC_OK) {
         return;
     }
-    struct item *it = lookup(&c->argv[1], KV_WRITE);
+    struct item *it = lookup(&c->conn.argv[1], KV_WRITE);
     if (it == NULL || !expire_allowed(it, flags, when)) {
         client_reply_int(c, 0);
         return;
@@ -563,7 +563,7 @@ cmd_pexpireat(struct client *c)
 static void
 cmd_persist(struct client *c)
 {
-    struct item *it = lookup(&c->argv[1], KV_WRITE);
+    struct item *it = lookup(&c->conn.argv[1], KV_WRITE);
 
     if (it == NULL || !(it->flags & ITEM_F_TTL)) {
         client_reply_int(c, 0);
@@ -584,7 +584,7 @@ cmd_persist(struct client *c)
 static void
 ttl_generic(struct client *c, bool ms, bool absolute)
 {
-    struct item *it = lookup(&c->argv[1], KV_NOTOUCH);
+    struct item *it = lookup(&c->conn.argv[1], KV_NOTOUCH);
 
     if (it == NULL) {
         client_reply_int(c, -2);
@@ -635,7 +635,7 @@ cmd_pexpiretime(struct client *c)
 static struct item *
 object_lookup_or_reply(struct client *c)
 {
-    struct item *it = lookup(&c->argv[2], KV_NOTOUCH);
+    struct item *it = lookup(&c->conn.argv[2], KV_NOTOUCH);
 
     if (it == NULL) {
         client_reply_null(c);
@@ -751,13 +751,13 @@ cmd_object_help(struct client *c)
 static void
 cmd_memory_usage(struct client *c)
 {
-    for (int j = 3; j < c->argc; j++) {
+    for (int j = 3; j < c->conn.argc; j++) {
         long long samples;
-        if (!opt_is(&c->argv[j], "samples") || j + 1 >= c->argc) {
+        if (!opt_is(&c->conn.argv[j], "samples") || j + 1 >= c->conn.argc) {
             client_reply_error(c, ERR_SYNTAX);
             return;
         }
-        if (!util_str2ll(c->argv[j + 1].data, c->argv[j + 1].len, &samples)) {
+        if (!util_str2ll(c->conn.argv[j + 1].data, c->conn.argv[j + 1].len, &samples)) {
             client_reply_error(c, ERR_NOT_INT);
             return;
         }
@@ -767,7 +767,7 @@ cmd_memory_usage(struct client *c)
         }
         j++;
     }
-    struct item *it = kv_peek(c->argv[2].data, c->argv[2].len);
+    struct item *it = kv_peek(c->conn.argv[2].data, c->conn.argv[2].len);
     if (it == NULL) {
         client_reply_null(c);
         return;
@@ -807,14 +807,14 @@ cmd_flush(struct client *c)
 {
     bool async = false;
 
-    if (c->argc > 2) {
+    if (c->conn.argc > 2) {
         client_reply_error(c, ERR_SYNTAX);
         return;
     }
-    if (c->argc == 2) {
-        if (bstr_is(&c->argv[1], "ASYNC")) {
+    if (c->conn.argc == 2) {
+        if (bstr_is(&c->conn.argv[1], "ASYNC")) {
             async = true;
-        } else if (!bstr_is(&c->argv[1], "SYNC")) {
+        } else if (!bstr_is(&c->conn.argv[1], "SYNC")) {
             client_reply_error(c, ERR_SYNTAX);
             return;
         }

@@ -98,7 +98,7 @@ discard_queue(struct client *c)
         ms->count = ms->cap = 0;
         ms->mem = 0;
     }
-    c->flags &= ~(CLIENT_MULTI | CLIENT_DIRTY_EXEC | CLIENT_DIRTY_CAS);
+    c->conn.flags &= ~(CLIENT_MULTI | CLIENT_DIRTY_EXEC | CLIENT_DIRTY_CAS);
 }
 
 static void
@@ -129,7 +129,7 @@ unwatch_all(struct client *c)
         mem_free(w->key);
     }
     ms->nkeys = 0;
-    c->flags &= ~CLIENT_DIRTY_CAS;
+    c->conn.flags &= ~CLIENT_DIRTY_CAS;
 }
 
 void
@@ -148,7 +148,7 @@ multi_client_free(struct client *c)
 int
 multi_client_queued(const struct client *c)
 {
-    if (!(c->flags & CLIENT_MULTI)) {
+    if (!(c->conn.flags & CLIENT_MULTI)) {
         return -1;
     }
     return c->mstate != NULL ? c->mstate->count : 0;
@@ -171,13 +171,13 @@ multi_queue(struct client *c, struct cmd *cmd)
     }
     struct queued *q = &ms->queue[ms->count++];
     q->cmd = cmd;
-    q->argc = c->argc;
-    q->argv = mem_alloc((size_t)c->argc * sizeof(*q->argv));
-    ms->mem += (size_t)c->argc * sizeof(*q->argv);
-    for (int i = 0; i < c->argc; i++) {
-        q->argv[i].data = mem_strndup(c->argv[i].data, c->argv[i].len);
-        q->argv[i].len = c->argv[i].len;
-        ms->mem += c->argv[i].len + 1;
+    q->argc = c->conn.argc;
+    q->argv = mem_alloc((size_t)c->conn.argc * sizeof(*q->argv));
+    ms->mem += (size_t)c->conn.argc * sizeof(*q->argv);
+    for (int i = 0; i < c->conn.argc; i++) {
+        q->argv[i].data = mem_strndup(c->conn.argv[i].data, c->conn.argv[i].len);
+        q->argv[i].len = c->conn.argv[i].len;
+        ms->mem += c->conn.argv[i].len + 1;
     }
     client_reply_simple(c, "QUEUED");
 }
@@ -185,8 +185,8 @@ multi_queue(struct client *c, struct cmd *cmd)
 void
 multi_flag_error(struct client *c)
 {
-    if (c->flags & CLIENT_MULTI) {
-        c->flags |= CLIENT_DIRTY_EXEC;
+    if (c->conn.flags & CLIENT_MULTI) {
+        c->conn.flags |= CLIENT_DIRTY_EXEC;
     }
 }
 
@@ -200,7 +200,7 @@ multi_touch_key(const char *key, size_t len)
         (struct watch_entry *)ht_find(&watch_table, key, len, ht_hash(key, len));
     if (e != NULL) {
         for (int i = 0; i < e->n; i++) {
-            e->clients[i]->flags |= CLIENT_DIRTY_CAS;
+            e->clients[i]->conn.flags |= CLIENT_DIRTY_CAS;
         }
     }
 }
@@ -213,9 +213,9 @@ multi_touch_keys(struct client *c, const struct cmd *cmd)
     if (ht_count(&watch_table) == 0) {
         return;
     }
-    int n = cmd_key_positions(cmd, c->argc, pos, MULTI_KEYS_MAX);
+    int n = cmd_key_positions(cmd, c->conn.argc, pos, MULTI_KEYS_MAX);
     for (int i = 0; i < n; i++) {
-        multi_touch_key(c->argv[pos[i]].data, c->argv[pos[i]].len);
+        multi_touch_key(c->conn.argv[pos[i]].data, c->conn.argv[pos[i]].len);
     }
 }
 
@@ -227,7 +227,7 @@ touch_if_exists(void *ctx, struct ht_node *n)
     (void)ctx;
     if (kv_lookup(e->key, e->len, KV_NOTOUCH | KV_NOSTATS) != NULL) {
         for (int i = 0; i < e->n; i++) {
-            e->clients[i]->flags |= CLIENT_DIRTY_CAS;
+            e->clients[i]->conn.flags |= CLIENT_DIRTY_CAS;
         }
     }
 }
@@ -243,18 +243,18 @@ multi_touch_all(void)
 static void
 cmd_multi(struct client *c)
 {
-    if (c->flags & CLIENT_MULTI) {
+    if (c->conn.flags & CLIENT_MULTI) {
         client_reply_error(c, "ERR MULTI calls can not be nested");
         return;
     }
-    c->flags |= CLIENT_MULTI;
+    c->conn.flags |= CLIENT_MULTI;
     client_reply_ok(c);
 }
 
 static void
 cmd_discard(struct client *c)
 {
-    if (!(c->flags & CLIENT_MULTI)) {
+    if (!(c->conn.flags & CLIENT_MULTI)) {
         client_reply_error(c, "ERR DISCARD without MULTI");
         return;
     }
@@ -266,17 +266,17 @@ cmd_discard(struct client *c)
 static void
 cmd_exec(struct client *c)
 {
-    if (!(c->flags & CLIENT_MULTI)) {
+    if (!(c->conn.flags & CLIENT_MULTI)) {
         client_reply_error(c, "ERR EXEC without MULTI");
         return;
     }
-    if (c->flags & CLIENT_DIRTY_EXEC) {
+    if (c->conn.flags & CLIENT_DIRTY_EXEC) {
         client_reply_error(c, "EXECABORT Transaction discarded because of previous errors.");
         discard_queue(c);
         unwatch_all(c);
         return;
     }
-    if (c->flags & CLIENT_DIRTY_CAS) {
+    if (c->conn.flags & CLIENT_DIRTY_CAS) {
         client_reply_null_array(c);
         discard_queue(c);
         unwatch_all(c);
@@ -287,19 +287,19 @@ cmd_exec(struct client *c)
     unwatch_all(c);
     struct multi_state *ms = c->mstate;
     int count = ms != NULL ? ms->count : 0;
-    struct bstr *saved_argv = c->argv;
-    int saved_argc = c->argc;
+    struct bstr *saved_argv = c->conn.argv;
+    int saved_argc = c->conn.argc;
     struct cmd *exec = c->cmd;
 
-    c->flags &= ~CLIENT_MULTI;
+    c->conn.flags &= ~CLIENT_MULTI;
     client_reply_array(c, (size_t)count);
     for (int i = 0; i < count; i++) {
-        c->argv = ms->queue[i].argv;
-        c->argc = ms->queue[i].argc;
+        c->conn.argv = ms->queue[i].argv;
+        c->conn.argc = ms->queue[i].argc;
         cmd_call(c, ms->queue[i].cmd);
     }
-    c->argv = saved_argv;
-    c->argc = saved_argc;
+    c->conn.argv = saved_argv;
+    c->conn.argc = saved_argc;
     c->cmd = exec;
     discard_queue(c);
 }
@@ -340,12 +340,12 @@ watch_key(struct client *c, const struct bstr *key)
 static void
 cmd_watch(struct client *c)
 {
-    if (c->flags & CLIENT_MULTI) {
+    if (c->conn.flags & CLIENT_MULTI) {
         client_reply_error(c, "ERR WATCH inside MULTI is not allowed");
         return;
     }
-    for (int i = 1; i < c->argc; i++) {
-        watch_key(c, &c->argv[i]);
+    for (int i = 1; i < c->conn.argc; i++) {
+        watch_key(c, &c->conn.argv[i]);
     }
     client_reply_ok(c);
 }

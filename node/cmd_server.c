@@ -3,6 +3,7 @@
  * SELECT CLIENT INFO CONFIG COMMAND TIME DBSIZE SHUTDOWN.
  */
 #include "common/clock.h"
+#include "common/hello.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/sbuf.h"
@@ -26,12 +27,12 @@
 static void
 cmd_ping(struct client *c)
 {
-    if (c->argc > 2) {
+    if (c->conn.argc > 2) {
         client_reply_arity(c);
         return;
     }
-    if (c->argc == 2) {
-        client_reply_bulk(c, c->argv[1].data, c->argv[1].len);
+    if (c->conn.argc == 2) {
+        client_reply_bulk(c, c->conn.argv[1].data, c->conn.argv[1].len);
     } else {
         resp_add_raw(&c->reply, "+PONG\r\n", 7);
     }
@@ -40,126 +41,56 @@ cmd_ping(struct client *c)
 static void
 cmd_echo(struct client *c)
 {
-    client_reply_bulk(c, c->argv[1].data, c->argv[1].len);
+    client_reply_bulk(c, c->conn.argv[1].data, c->conn.argv[1].len);
 }
 
 static void
 cmd_quit(struct client *c)
 {
     client_reply_ok(c);
-    c->flags |= CLIENT_CLOSE_AFTER_REPLY;
-}
-
-static bool
-password_ok(const struct bstr *user, const struct bstr *pass)
-{
-    const char *req = server.opt.requirepass;
-
-    if (user != NULL && !bstr_is(user, "default")) {
-        return false; /* only the default user exists */
-    }
-    if (req[0] == '\0') {
-        return true; /* the default user has no password ("nopass") */
-    }
-    return pass->len == strlen(req) && memcmp(pass->data, req, pass->len) == 0;
+    c->conn.flags |= CONN_CLOSE_AFTER_REPLY;
 }
 
 static void
 cmd_auth(struct client *c)
 {
-    if (c->argc > 3) {
-        client_reply_error(c, ERR_SYNTAX);
+    const char *err = auth_command(server.opt.requirepass, c->conn.argv, c->conn.argc);
+
+    if (err != NULL) {
+        client_reply_error(c, err);
         return;
     }
-    if (c->argc == 2 && server.opt.requirepass[0] == '\0') {
-        client_reply_error(c, "ERR AUTH <password> called without any password configured "
-                              "for the default user. Are you sure your configuration is correct?");
-        return;
-    }
-    const struct bstr *user = c->argc == 3 ? &c->argv[1] : NULL;
-    if (!password_ok(user, &c->argv[c->argc - 1])) {
-        client_reply_error(c, ERR_WRONGPASS);
-        return;
-    }
-    c->flags |= CLIENT_AUTHED;
+    c->conn.flags |= CONN_AUTHED;
     client_reply_ok(c);
-}
-
-static bool
-valid_client_name(const struct bstr *name)
-{
-    for (size_t i = 0; i < name->len; i++) {
-        if (name->data[i] < '!' || name->data[i] > '~') {
-            return false;
-        }
-    }
-    return true;
-}
-
-static void
-set_name(struct client *c, const struct bstr *name)
-{
-    mem_free(c->name);
-    c->name = name->len > 0 ? mem_strndup(name->data, name->len) : NULL;
 }
 
 static void
 cmd_hello(struct client *c)
 {
-    long long ver = 0;
-    int next = 1;
+    struct hello h;
+    char buf[256];
+    const char *err = hello_parse(c->conn.argv, c->conn.argc, 3, &h, buf, sizeof(buf));
 
-    if (c->argc >= 2) {
-        if (!util_str2ll(c->argv[1].data, c->argv[1].len, &ver)) {
-            client_reply_error(c, "ERR Protocol version is not an integer or out of range");
-            return;
-        }
-        if (ver < 2 || ver > 3) {
-            client_reply_error(c, ERR_NOPROTO);
-            return;
-        }
-        next = 2;
+    if (err != NULL) {
+        client_reply_error(c, err);
+        return;
     }
-    const struct bstr *user = NULL, *pass = NULL, *name = NULL;
-    for (int j = next; j < c->argc; j++) {
-        int more = c->argc - j - 1;
-        if (bstr_is(&c->argv[j], "AUTH") && more >= 2) {
-            user = &c->argv[j + 1];
-            pass = &c->argv[j + 2];
-            j += 2;
-        } else if (bstr_is(&c->argv[j], "SETNAME") && more >= 1) {
-            name = &c->argv[j + 1];
-            if (!valid_client_name(name)) {
-                client_reply_error(c, "ERR Client names cannot contain spaces, newlines or "
-                                      "special characters.");
-                return;
-            }
-            j++;
-        } else {
-            client_reply_errorf(c, "ERR Syntax error in HELLO option '%.*s'",
-                                (int)MIN(c->argv[j].len, 128), c->argv[j].data);
-            return;
-        }
-    }
-    if (user != NULL) {
-        if (!password_ok(user, pass)) {
+    if (h.user != NULL) {
+        if (!auth_check(server.opt.requirepass, h.user, h.pass)) {
             client_reply_error(c, ERR_WRONGPASS);
             return;
         }
-        c->flags |= CLIENT_AUTHED;
+        c->conn.flags |= CONN_AUTHED;
     }
-    if (!(c->flags & CLIENT_AUTHED)) {
-        client_reply_error(c, "NOAUTH HELLO must be called with the client already "
-                              "authenticated, otherwise the HELLO AUTH <user> <pass> "
-                              "option can be used to authenticate the client and select the "
-                              "RESP protocol version at the same time");
+    if (!(c->conn.flags & CONN_AUTHED)) {
+        client_reply_error(c, HELLO_NOAUTH);
         return;
     }
-    if (name != NULL) {
-        set_name(c, name);
+    if (h.name != NULL) {
+        conn_set_name(&c->conn, h.name);
     }
-    if (ver != 0) {
-        c->resp = (int)ver;
+    if (h.proto != 0) {
+        c->conn.resp = (int)h.proto;
     }
     /* "server" names the protocol family clients speak, as redis says it. */
     client_reply_map(c, 7);
@@ -168,9 +99,9 @@ cmd_hello(struct client *c)
     resp_add_bulk_cstr(&c->reply, "version");
     resp_add_bulk_cstr(&c->reply, SERVER_REDIS_COMPAT);
     resp_add_bulk_cstr(&c->reply, "proto");
-    client_reply_int(c, c->resp);
+    client_reply_int(c, c->conn.resp);
     resp_add_bulk_cstr(&c->reply, "id");
-    client_reply_int(c, (long long)c->id);
+    client_reply_int(c, (long long)c->conn.id);
     resp_add_bulk_cstr(&c->reply, "mode");
     resp_add_bulk_cstr(&c->reply, "standalone");
     resp_add_bulk_cstr(&c->reply, "role");
@@ -184,7 +115,7 @@ cmd_select(struct client *c)
 {
     long long id;
 
-    if (!util_str2ll(c->argv[1].data, c->argv[1].len, &id) || id < INT_MIN || id > INT_MAX) {
+    if (!util_str2ll(c->conn.argv[1].data, c->conn.argv[1].len, &id) || id < INT_MIN || id > INT_MAX) {
         client_reply_error(c, "ERR value is not an integer or out of range");
         return;
     }
@@ -200,28 +131,28 @@ cmd_select(struct client *c)
 static void
 cmd_client_id(struct client *c)
 {
-    client_reply_int(c, (long long)c->id);
+    client_reply_int(c, (long long)c->conn.id);
 }
 
 static void
 cmd_client_setname(struct client *c)
 {
-    if (!valid_client_name(&c->argv[2])) {
+    if (!conn_name_valid(&c->conn.argv[2])) {
         client_reply_error(c, "ERR Client names cannot contain spaces, newlines or special "
                               "characters.");
         return;
     }
-    set_name(c, &c->argv[2]);
+    conn_set_name(&c->conn, &c->conn.argv[2]);
     client_reply_ok(c);
 }
 
 static void
 cmd_client_getname(struct client *c)
 {
-    if (c->name == NULL) {
+    if (c->conn.name == NULL) {
         client_reply_null(c);
     } else {
-        resp_add_bulk_cstr(&c->reply, c->name);
+        resp_add_bulk_cstr(&c->reply, c->conn.name);
     }
 }
 
@@ -233,7 +164,7 @@ cmd_client_info(struct client *c)
     sbuf_init(&s);
     client_describe(c, &s);
     sbuf_add(&s, "\n", 1);
-    resp_add_verbatim(&c->reply, c->resp, s.data, s.len);
+    resp_add_verbatim(&c->reply, c->conn.resp, s.data, s.len);
     sbuf_free(&s);
 }
 
@@ -259,41 +190,42 @@ cmd_client_list(struct client *c)
     bool normal = true, by_id = false;
     int ids_from = 0;
 
-    if (c->argc == 4 && bstr_is(&c->argv[2], "TYPE")) {
+    if (c->conn.argc == 4 && bstr_is(&c->conn.argv[2], "TYPE")) {
         bool valid;
-        normal = type_is_normal(&c->argv[3], &valid);
+        normal = type_is_normal(&c->conn.argv[3], &valid);
         if (!valid) {
-            client_reply_errorf(c, "ERR Unknown client type '%.*s'", (int)MIN(c->argv[3].len, 64),
-                                c->argv[3].data);
+            client_reply_errorf(c, "ERR Unknown client type '%.*s'", (int)MIN(c->conn.argv[3].len, 64),
+                                c->conn.argv[3].data);
             return;
         }
-    } else if (c->argc > 3 && bstr_is(&c->argv[2], "ID")) {
-        for (int j = 3; j < c->argc; j++) {
+    } else if (c->conn.argc > 3 && bstr_is(&c->conn.argv[2], "ID")) {
+        for (int j = 3; j < c->conn.argc; j++) {
             long long id;
-            if (!util_str2ll(c->argv[j].data, c->argv[j].len, &id) || id <= 0) {
+            if (!util_str2ll(c->conn.argv[j].data, c->conn.argv[j].len, &id) || id <= 0) {
                 client_reply_error(c, "ERR Invalid client ID");
                 return;
             }
         }
         by_id = true;
         ids_from = 3;
-    } else if (c->argc != 2) {
+    } else if (c->conn.argc != 2) {
         client_reply_error(c, ERR_SYNTAX);
         return;
     }
     sbuf_init(&s);
-    /* Oldest first, as redis lists them; server.clients is newest first. */
-    struct client *last = server.clients;
+    /* Oldest first, as redis lists them; the set is newest first. */
+    struct conn *last = server.conns.all;
     while (last != NULL && last->next != NULL) {
         last = last->next;
     }
-    for (struct client *o = last; o != NULL && normal; o = o->prev) {
+    for (struct conn *k = last; k != NULL && normal; k = k->prev) {
+        struct client *o = client_of(k);
         if (by_id) {
             bool match = false;
-            for (int j = ids_from; j < c->argc && !match; j++) {
+            for (int j = ids_from; j < c->conn.argc && !match; j++) {
                 long long id;
-                util_str2ll(c->argv[j].data, c->argv[j].len, &id);
-                match = (uint64_t)id == o->id;
+                util_str2ll(c->conn.argv[j].data, c->conn.argv[j].len, &id);
+                match = (uint64_t)id == o->conn.id;
             }
             if (!match) {
                 continue;
@@ -302,7 +234,7 @@ cmd_client_list(struct client *c)
         client_describe(o, &s);
         sbuf_add(&s, "\n", 1);
     }
-    resp_add_verbatim(&c->reply, c->resp, s.data != NULL ? s.data : "", s.len);
+    resp_add_verbatim(&c->reply, c->conn.resp, s.data != NULL ? s.data : "", s.len);
     sbuf_free(&s);
 }
 
@@ -320,15 +252,15 @@ kill_matches(const struct kill_filter *f, struct client *me, struct client *o)
     if (f->skipme && o == me) {
         return false;
     }
-    if (f->id > 0 && o->id != (uint64_t)f->id) {
+    if (f->id > 0 && o->conn.id != (uint64_t)f->id) {
         return false;
     }
-    if (f->addr != NULL && !(strlen(o->addr) == f->addr->len &&
-                             memcmp(o->addr, f->addr->data, f->addr->len) == 0)) {
+    if (f->addr != NULL && !(strlen(o->conn.addr) == f->addr->len &&
+                             memcmp(o->conn.addr, f->addr->data, f->addr->len) == 0)) {
         return false;
     }
-    if (f->laddr != NULL && !(strlen(o->laddr) == f->laddr->len &&
-                              memcmp(o->laddr, f->laddr->data, f->laddr->len) == 0)) {
+    if (f->laddr != NULL && !(strlen(o->conn.laddr) == f->laddr->len &&
+                              memcmp(o->conn.laddr, f->laddr->data, f->laddr->len) == 0)) {
         return false;
     }
     if (f->user != NULL && !bstr_is(f->user, "default")) {
@@ -337,7 +269,7 @@ kill_matches(const struct kill_filter *f, struct client *me, struct client *o)
     if (f->type_given && !f->type_normal) {
         return false;
     }
-    if (f->maxage > 0 && (clock_now_ms() - o->ctime) / 1000 < f->maxage) {
+    if (f->maxage > 0 && (clock_now_ms() - o->conn.ctime_ms) / 1000 < f->maxage) {
         return false;
     }
     return true;
@@ -348,7 +280,7 @@ kill_client(struct client *me, struct client *o)
 {
     if (o == me) {
         /* Reply first, then close: the client learns its own fate. */
-        me->flags |= CLIENT_CLOSE_AFTER_REPLY;
+        me->conn.flags |= CONN_CLOSE_AFTER_REPLY;
     } else {
         client_close_async(o);
     }
@@ -359,12 +291,13 @@ cmd_client_kill(struct client *c)
 {
     struct kill_filter f = {.skipme = true};
 
-    if (c->argc == 3) {
+    if (c->conn.argc == 3) {
         /* Old form: CLIENT KILL addr:port -> +OK or an error. */
-        for (struct client *o = server.clients; o != NULL; o = o->next) {
-            if (strlen(o->addr) == c->argv[2].len &&
-                memcmp(o->addr, c->argv[2].data, c->argv[2].len) == 0 &&
-                !(o->flags & CLIENT_CLOSE_ASAP)) {
+        for (struct conn *k = server.conns.all; k != NULL; k = k->next) {
+            struct client *o = client_of(k);
+            if (strlen(o->conn.addr) == c->conn.argv[2].len &&
+                memcmp(o->conn.addr, c->conn.argv[2].data, c->conn.argv[2].len) == 0 &&
+                !(o->conn.flags & CONN_CLOSE_ASAP)) {
                 client_reply_ok(c);
                 kill_client(c, o);
                 return;
@@ -373,12 +306,12 @@ cmd_client_kill(struct client *c)
         client_reply_error(c, "ERR No such client");
         return;
     }
-    if (c->argc % 2 != 0) {
+    if (c->conn.argc % 2 != 0) {
         client_reply_error(c, ERR_SYNTAX);
         return;
     }
-    for (int j = 2; j < c->argc; j += 2) {
-        const struct bstr *opt = &c->argv[j], *val = &c->argv[j + 1];
+    for (int j = 2; j < c->conn.argc; j += 2) {
+        const struct bstr *opt = &c->conn.argv[j], *val = &c->conn.argv[j + 1];
         if (bstr_is(opt, "ID")) {
             if (!util_str2ll(val->data, val->len, &f.id) || f.id <= 0) {
                 client_reply_error(c, "ERR client-id should be greater than 0");
@@ -419,8 +352,9 @@ cmd_client_kill(struct client *c)
         }
     }
     long long killed = 0;
-    for (struct client *o = server.clients; o != NULL; o = o->next) {
-        if (!(o->flags & CLIENT_CLOSE_ASAP) && kill_matches(&f, c, o)) {
+    for (struct conn *k = server.conns.all; k != NULL; k = k->next) {
+        struct client *o = client_of(k);
+        if (!(o->conn.flags & CONN_CLOSE_ASAP) && kill_matches(&f, c, o)) {
             kill_client(c, o);
             killed++;
         }
@@ -460,15 +394,15 @@ cmd_info(struct client *c)
     struct sbuf s;
 
     sbuf_init(&s);
-    if (c->argc == 1) {
+    if (c->conn.argc == 1) {
         server_info(&s, "default");
     }
-    for (int j = 1; j < c->argc; j++) {
+    for (int j = 1; j < c->conn.argc; j++) {
         char section[64];
-        snprintf(section, sizeof(section), "%.*s", (int)MIN(c->argv[j].len, 63), c->argv[j].data);
+        snprintf(section, sizeof(section), "%.*s", (int)MIN(c->conn.argv[j].len, 63), c->conn.argv[j].data);
         server_info(&s, section);
     }
-    resp_add_verbatim(&c->reply, c->resp, s.data != NULL ? s.data : "", s.len);
+    resp_add_verbatim(&c->reply, c->conn.resp, s.data != NULL ? s.data : "", s.len);
     sbuf_free(&s);
 }
 
@@ -483,8 +417,8 @@ cmd_config_get(struct client *c)
 
     for (const struct conf_option *o = server_options; o->name != NULL && n < ARRAY_LEN(match);
          o++) {
-        for (int j = 2; j < c->argc; j++) {
-            if (util_glob_match(c->argv[j].data, c->argv[j].len, o->name, strlen(o->name), true)) {
+        for (int j = 2; j < c->conn.argc; j++) {
+            if (util_glob_match(c->conn.argv[j].data, c->conn.argv[j].len, o->name, strlen(o->name), true)) {
                 match[n++] = o;
                 break;
             }
@@ -503,9 +437,9 @@ cmd_config_set(struct client *c)
     const struct conf_option *opts[CONFIG_SET_MAX];
     char *old[CONFIG_SET_MAX];
     char err[512], val[1024];
-    int n = (c->argc - 2) / 2, done = 0;
+    int n = (c->conn.argc - 2) / 2, done = 0;
 
-    if ((c->argc - 2) % 2 != 0) {
+    if ((c->conn.argc - 2) % 2 != 0) {
         client_reply_arity(c);
         return;
     }
@@ -515,10 +449,10 @@ cmd_config_set(struct client *c)
     }
     for (int i = 0; i < n; i++) {
         char name[128];
-        snprintf(name, sizeof(name), "%.*s", (int)MIN(c->argv[2 + 2 * i].len, 127),
-                 c->argv[2 + 2 * i].data);
+        snprintf(name, sizeof(name), "%.*s", (int)MIN(c->conn.argv[2 + 2 * i].len, 127),
+                 c->conn.argv[2 + 2 * i].data);
         opts[i] = conf_find(server_options, name);
-        if (opts[i] == NULL || strlen(name) != c->argv[2 + 2 * i].len) {
+        if (opts[i] == NULL || strlen(name) != c->conn.argv[2 + 2 * i].len) {
             client_reply_errorf(c, "ERR Unknown option or number of arguments for CONFIG SET - "
                                    "'%s'",
                                 name);
@@ -538,7 +472,7 @@ cmd_config_set(struct client *c)
         const struct conf_option *o = opts[done];
         conf_get(o, val, sizeof(val));
         old[done] = mem_strdup(val);
-        char *v = mem_strndup(c->argv[3 + 2 * done].data, c->argv[3 + 2 * done].len);
+        char *v = mem_strndup(c->conn.argv[3 + 2 * done].data, c->conn.argv[3 + 2 * done].len);
         int rc = conf_set_runtime(o, v, err, sizeof(err));
         mem_free(v);
         if (rc != SC_OK) {
@@ -609,7 +543,7 @@ static const struct {
 static void
 add_status_set(struct client *c, const char *const *names, size_t n)
 {
-    resp_add_set(&c->reply, c->resp, n);
+    resp_add_set(&c->reply, c->conn.resp, n);
     for (size_t i = 0; i < n; i++) {
         client_reply_simple(c, names[i]);
     }
@@ -707,7 +641,7 @@ add_command_info(struct client *c, const struct cmd *cmd)
                                                                   : cmd->last_key);
     client_reply_int(c, cmd->key_step);
     add_acl_categories(c, cmd);
-    resp_add_set(&c->reply, c->resp, 0); /* tips */
+    resp_add_set(&c->reply, c->conn.resp, 0); /* tips */
     add_key_specs(c, cmd);
     client_reply_array(c, count_subs(cmd));
     for (const struct cmd *s = cmd->subcmds; s != NULL && s->name != NULL; s++) {
@@ -737,13 +671,13 @@ cmd_command_count(struct client *c)
 static void
 cmd_command_info(struct client *c)
 {
-    if (c->argc == 2) {
+    if (c->conn.argc == 2) {
         cmd_command(c);
         return;
     }
-    client_reply_array(c, (size_t)c->argc - 2);
-    for (int j = 2; j < c->argc; j++) {
-        add_command_info(c, cmd_lookup(&c->argv[j]));
+    client_reply_array(c, (size_t)c->conn.argc - 2);
+    for (int j = 2; j < c->conn.argc; j++) {
+        add_command_info(c, cmd_lookup(&c->conn.argv[j]));
     }
 }
 
@@ -778,18 +712,18 @@ add_docs_cb(void *ctx, struct cmd *cmd)
 static void
 cmd_command_docs(struct client *c)
 {
-    if (c->argc == 2) {
+    if (c->conn.argc == 2) {
         client_reply_map(c, cmd_count());
         cmd_foreach(add_docs_cb, c);
         return;
     }
     size_t found = 0;
-    for (int j = 2; j < c->argc; j++) {
-        found += cmd_lookup(&c->argv[j]) != NULL;
+    for (int j = 2; j < c->conn.argc; j++) {
+        found += cmd_lookup(&c->conn.argv[j]) != NULL;
     }
     client_reply_map(c, found);
-    for (int j = 2; j < c->argc; j++) {
-        const struct cmd *cmd = cmd_lookup(&c->argv[j]);
+    for (int j = 2; j < c->conn.argc; j++) {
+        const struct cmd *cmd = cmd_lookup(&c->conn.argv[j]);
         if (cmd != NULL) {
             add_command_docs(c, cmd);
         }
@@ -805,7 +739,7 @@ add_name_cb(void *ctx, struct cmd *cmd)
 static void
 cmd_command_list(struct client *c)
 {
-    if (c->argc != 2) {
+    if (c->conn.argc != 2) {
         client_reply_error(c, ERR_SYNTAX);
         return;
     }
@@ -817,15 +751,15 @@ static void
 cmd_command_getkeys(struct client *c)
 {
     int pos[256];
-    struct cmd *cmd = cmd_lookup(&c->argv[2]);
+    struct cmd *cmd = cmd_lookup(&c->conn.argv[2]);
 
     if (cmd == NULL) {
         client_reply_error(c, "ERR Invalid command specified");
         return;
     }
-    int argc = c->argc - 2;
+    int argc = c->conn.argc - 2;
     if (cmd->subcmds != NULL && argc >= 2) {
-        struct cmd *sub = cmd_lookup_sub(cmd, &c->argv[3]);
+        struct cmd *sub = cmd_lookup_sub(cmd, &c->conn.argv[3]);
         cmd = sub != NULL ? sub : cmd;
     }
     if (cmd->arity > 0 ? argc != cmd->arity : argc < -cmd->arity) {
@@ -839,7 +773,7 @@ cmd_command_getkeys(struct client *c)
     }
     client_reply_array(c, (size_t)n);
     for (int i = 0; i < n; i++) {
-        client_reply_bulk(c, c->argv[2 + pos[i]].data, c->argv[2 + pos[i]].len);
+        client_reply_bulk(c, c->conn.argv[2 + pos[i]].data, c->conn.argv[2 + pos[i]].len);
     }
 }
 
@@ -885,16 +819,16 @@ cmd_dbsize(struct client *c)
 static void
 cmd_shutdown(struct client *c)
 {
-    for (int j = 1; j < c->argc; j++) {
-        if (bstr_is(&c->argv[j], "NOSAVE") || bstr_is(&c->argv[j], "NOW") ||
-            bstr_is(&c->argv[j], "FORCE")) {
+    for (int j = 1; j < c->conn.argc; j++) {
+        if (bstr_is(&c->conn.argv[j], "NOSAVE") || bstr_is(&c->conn.argv[j], "NOW") ||
+            bstr_is(&c->conn.argv[j], "FORCE")) {
             continue;
         }
-        if (bstr_is(&c->argv[j], "ABORT")) {
+        if (bstr_is(&c->conn.argv[j], "ABORT")) {
             client_reply_error(c, "ERR No shutdown in progress.");
             return;
         }
-        if (bstr_is(&c->argv[j], "SAVE")) {
+        if (bstr_is(&c->conn.argv[j], "SAVE")) {
             /* There is nothing on disk to save to. */
             client_reply_error(c, "ERR Errors trying to SHUTDOWN. Check logs.");
             log_warn("SHUTDOWN SAVE refused: slotcache-node keeps no data on disk");

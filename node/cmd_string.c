@@ -53,9 +53,9 @@ str_parse_options(struct client *c, int from, enum str_parse_mode mode, int *fla
 
     *flags = 0;
     *expire = 0;
-    for (int j = from; j < c->argc; j++) {
-        const struct bstr *opt = &c->argv[j];
-        bool next = j < c->argc - 1;
+    for (int j = from; j < c->conn.argc; j++) {
+        const struct bstr *opt = &c->conn.argv[j];
+        bool next = j < c->conn.argc - 1;
         int f = *flags;
 
         /* The same conditions as redis's parseExtendedStringArgumentsOrReply:
@@ -277,7 +277,7 @@ get_generic(struct client *c, struct item **itp)
 {
     bool wrongtype;
 
-    *itp = str_lookup(c, &c->argv[1], 0, &wrongtype);
+    *itp = str_lookup(c, &c->conn.argv[1], 0, &wrongtype);
     if (wrongtype) {
         return SC_ERR;
     }
@@ -320,7 +320,7 @@ static void
 set_generic(struct client *c, int flags, const struct bstr *expire, const struct bstr *val,
             enum set_reply style)
 {
-    const struct bstr *key = &c->argv[1];
+    const struct bstr *key = &c->conn.argv[1];
     bool keepttl = flags & STR_KEEPTTL, wrongtype;
     long long when = -1;
     struct item *old, *spare = NULL;
@@ -361,32 +361,32 @@ cmd_set(struct client *c)
     if (str_parse_options(c, 3, STR_PARSE_SET, &flags, &expire) != SC_OK) {
         return;
     }
-    set_generic(c, flags, expire > 0 ? &c->argv[expire] : NULL, &c->argv[2], SET_REPLY_OK);
+    set_generic(c, flags, expire > 0 ? &c->conn.argv[expire] : NULL, &c->conn.argv[2], SET_REPLY_OK);
 }
 
 static void
 cmd_setnx(struct client *c)
 {
-    set_generic(c, STR_NX, NULL, &c->argv[2], SET_REPLY_INT);
+    set_generic(c, STR_NX, NULL, &c->conn.argv[2], SET_REPLY_INT);
 }
 
 static void
 cmd_setex(struct client *c)
 {
-    set_generic(c, STR_EX, &c->argv[2], &c->argv[3], SET_REPLY_OK);
+    set_generic(c, STR_EX, &c->conn.argv[2], &c->conn.argv[3], SET_REPLY_OK);
 }
 
 static void
 cmd_psetex(struct client *c)
 {
-    set_generic(c, STR_PX, &c->argv[2], &c->argv[3], SET_REPLY_OK);
+    set_generic(c, STR_PX, &c->conn.argv[2], &c->conn.argv[3], SET_REPLY_OK);
 }
 
 /* GETSET is SET key value GET: the TTL goes, the old value is the answer. */
 static void
 cmd_getset(struct client *c)
 {
-    set_generic(c, STR_GET, NULL, &c->argv[2], SET_REPLY_OK);
+    set_generic(c, STR_GET, NULL, &c->conn.argv[2], SET_REPLY_OK);
 }
 
 /* ---- GETDEL GETEX ---- */
@@ -443,7 +443,7 @@ cmd_getex(struct client *c)
     }
     /* redis looks the key up before it checks the time: a missing key
      * answers nil whatever the time says. */
-    struct item *it = str_lookup(c, &c->argv[1], 0, &wrongtype);
+    struct item *it = str_lookup(c, &c->conn.argv[1], 0, &wrongtype);
     if (wrongtype) {
         return;
     }
@@ -451,7 +451,7 @@ cmd_getex(struct client *c)
         client_reply_null(c);
         return;
     }
-    if (expire > 0 && str_expire_ms(c, &c->argv[expire], flags, &when) != SC_OK) {
+    if (expire > 0 && str_expire_ms(c, &c->conn.argv[expire], flags, &when) != SC_OK) {
         return;
     }
     getex_apply(c, it, flags, when);
@@ -462,9 +462,9 @@ cmd_getex(struct client *c)
 static void
 cmd_mget(struct client *c)
 {
-    client_reply_array(c, (size_t)c->argc - 1);
-    for (int j = 1; j < c->argc; j++) {
-        struct item *it = kv_lookup(c->argv[j].data, c->argv[j].len, 0);
+    client_reply_array(c, (size_t)c->conn.argc - 1);
+    for (int j = 1; j < c->conn.argc; j++) {
+        struct item *it = kv_lookup(c->conn.argv[j].data, c->conn.argv[j].len, 0);
         /* A key of another type is nil here, not an error. */
         reply_value(c, it != NULL && it->type == ITEM_STRING ? it : NULL);
     }
@@ -481,11 +481,11 @@ mset_reserve(struct client *c, struct item **spares)
     struct item **tail = spares;
 
     *spares = NULL;
-    for (int j = 1; j < c->argc; j += 2) {
-        const struct bstr *key = &c->argv[j];
+    for (int j = 1; j < c->conn.argc; j += 2) {
+        const struct bstr *key = &c->conn.argv[j];
         struct item *old = kv_lookup(key->data, key->len, KV_WRITE), *spare;
 
-        if (store_reserve(key, c->argv[j + 1].len, old, false, -1, &spare) != SC_OK) {
+        if (store_reserve(key, c->conn.argv[j + 1].len, old, false, -1, &spare) != SC_OK) {
             while (*spares != NULL) {
                 struct item *next = (*spares)->next;
                 item_free(*spares);
@@ -515,8 +515,8 @@ mset_store(struct client *c, struct item *spares)
 {
     int rc = SC_OK;
 
-    for (int j = 1; j < c->argc; j += 2) {
-        const struct bstr *key = &c->argv[j], *val = &c->argv[j + 1];
+    for (int j = 1; j < c->conn.argc; j += 2) {
+        const struct bstr *key = &c->conn.argv[j], *val = &c->conn.argv[j + 1];
         struct item *spare = NULL;
 
         if (spares != NULL && spares->meta == (uint32_t)j) {
@@ -543,12 +543,12 @@ mset_generic(struct client *c, bool nx)
 {
     struct item *spares;
 
-    if (c->argc % 2 == 0) {
+    if (c->conn.argc % 2 == 0) {
         client_reply_arity(c);
         return;
     }
-    for (int j = 1; nx && j < c->argc; j += 2) {
-        if (kv_lookup(c->argv[j].data, c->argv[j].len, KV_WRITE) != NULL) {
+    for (int j = 1; nx && j < c->conn.argc; j += 2) {
+        if (kv_lookup(c->conn.argv[j].data, c->conn.argv[j].len, KV_WRITE) != NULL) {
             client_reply_int(c, 0);
             return;
         }
@@ -581,7 +581,7 @@ cmd_msetnx(struct client *c)
 static void
 cmd_append(struct client *c)
 {
-    const struct bstr *key = &c->argv[1], *add = &c->argv[2];
+    const struct bstr *key = &c->conn.argv[1], *add = &c->conn.argv[2];
     bool wrongtype;
     struct item *it = str_lookup(c, key, KV_WRITE, &wrongtype);
 
@@ -612,7 +612,7 @@ static void
 cmd_strlen(struct client *c)
 {
     bool wrongtype;
-    struct item *it = str_lookup(c, &c->argv[1], 0, &wrongtype);
+    struct item *it = str_lookup(c, &c->conn.argv[1], 0, &wrongtype);
 
     if (!wrongtype) {
         client_reply_int(c, it != NULL ? it->vlen : 0);
@@ -627,12 +627,12 @@ cmd_getrange(struct client *c)
     long long start, end;
     bool wrongtype;
 
-    if (!util_str2ll(c->argv[2].data, c->argv[2].len, &start) ||
-        !util_str2ll(c->argv[3].data, c->argv[3].len, &end)) {
+    if (!util_str2ll(c->conn.argv[2].data, c->conn.argv[2].len, &start) ||
+        !util_str2ll(c->conn.argv[3].data, c->conn.argv[3].len, &end)) {
         client_reply_error(c, ERR_NOT_INT);
         return;
     }
-    struct item *it = str_lookup(c, &c->argv[1], 0, &wrongtype);
+    struct item *it = str_lookup(c, &c->conn.argv[1], 0, &wrongtype);
     if (wrongtype) {
         return;
     }
@@ -653,7 +653,7 @@ cmd_getrange(struct client *c)
 static void
 setrange_new(struct client *c, size_t off, const struct bstr *val)
 {
-    const struct bstr *key = &c->argv[1];
+    const struct bstr *key = &c->conn.argv[1];
     size_t len = off + val->len;
     struct item *spare;
 
@@ -672,11 +672,11 @@ setrange_new(struct client *c, size_t off, const struct bstr *val)
 static void
 cmd_setrange(struct client *c)
 {
-    const struct bstr *val = &c->argv[3];
+    const struct bstr *val = &c->conn.argv[3];
     long long off;
     bool wrongtype;
 
-    if (!util_str2ll(c->argv[2].data, c->argv[2].len, &off)) {
+    if (!util_str2ll(c->conn.argv[2].data, c->conn.argv[2].len, &off)) {
         client_reply_error(c, ERR_NOT_INT);
         return;
     }
@@ -684,7 +684,7 @@ cmd_setrange(struct client *c)
         client_reply_error(c, ERR_OFFSET_RANGE);
         return;
     }
-    struct item *it = str_lookup(c, &c->argv[1], KV_WRITE, &wrongtype);
+    struct item *it = str_lookup(c, &c->conn.argv[1], KV_WRITE, &wrongtype);
     if (wrongtype) {
         return;
     }
@@ -714,7 +714,7 @@ cmd_setrange(struct client *c)
 static void
 incr_generic(struct client *c, long long by)
 {
-    const struct bstr *key = &c->argv[1];
+    const struct bstr *key = &c->conn.argv[1];
     char buf[UTIL_LL_STR_SIZE];
     long long v = 0;
     bool wrongtype;
@@ -743,7 +743,7 @@ incr_generic(struct client *c, long long by)
 static int
 parse_incr_or_reply(struct client *c, long long *by)
 {
-    if (!util_str2ll(c->argv[2].data, c->argv[2].len, by)) {
+    if (!util_str2ll(c->conn.argv[2].data, c->conn.argv[2].len, by)) {
         client_reply_error(c, ERR_NOT_INT);
         return SC_ERR;
     }
@@ -792,7 +792,7 @@ cmd_decrby(struct client *c)
 static void
 cmd_incrbyfloat(struct client *c)
 {
-    const struct bstr *key = &c->argv[1], *arg = &c->argv[2];
+    const struct bstr *key = &c->conn.argv[1], *arg = &c->conn.argv[2];
     char buf[UTIL_LD_STR_SIZE];
     long double v = 0, by;
     bool wrongtype;

@@ -238,7 +238,7 @@ server_configure(int argc, char **argv)
 static void
 on_connection(int fd, const char *peer)
 {
-    if (server.nclients >= (uint64_t)server.opt.maxclients) {
+    if (server.conns.n >= (uint64_t)server.opt.maxclients) {
         listener_refuse(fd, "-" ERR_MAXCLIENTS "\r\n");
         server.stats[STAT_rejected_connections]++;
         return;
@@ -296,10 +296,11 @@ close_idle_clients(long long now)
     if (server.opt.timeout <= 0) {
         return;
     }
-    for (struct client *c = server.clients; c != NULL; c = c->next) {
-        if (now - c->last_io > server.opt.timeout * 1000 && !(c->flags & CLIENT_CLOSE_ASAP)) {
-            log_verbose("Closing idle client id=%llu addr=%s", (unsigned long long)c->id,
-                        c->addr);
+    for (struct conn *k = server.conns.all; k != NULL; k = k->next) {
+        struct client *c = client_of(k);
+        if (now - c->conn.last_io_ms > server.opt.timeout * 1000 && !(c->conn.flags & CONN_CLOSE_ASAP)) {
+            log_verbose("Closing idle client id=%llu addr=%s", (unsigned long long)c->conn.id,
+                        c->conn.addr);
             client_close_async(c);
         }
     }
@@ -332,19 +333,19 @@ on_before_sleep(struct ev_loop *loop, ev_prepare *w, int revents)
 {
     (void)w;
     (void)revents;
-    while (server.pending_write != NULL) {
-        struct client *c = server.pending_write;
-        server.pending_write = c->pending_next;
-        c->flags &= ~CLIENT_PENDING_WRITE;
-        if (!(c->flags & CLIENT_CLOSE_ASAP)) {
-            client_write(c);
+    while (server.conns.pending_write != NULL) {
+        struct conn *k = server.conns.pending_write;
+        server.conns.pending_write = k->pending_next;
+        k->flags &= ~CONN_PENDING_WRITE;
+        if (!(k->flags & CONN_CLOSE_ASAP)) {
+            client_write(client_of(k));
         }
     }
-    bool freed = server.to_close != NULL;
-    while (server.to_close != NULL) {
-        struct client *c = server.to_close;
-        server.to_close = c->close_next;
-        client_free(c);
+    bool freed = server.conns.to_close != NULL;
+    while (server.conns.to_close != NULL) {
+        struct conn *k = server.conns.to_close;
+        server.conns.to_close = k->close_next;
+        client_free(client_of(k));
     }
     if (freed) {
         listener_resume(&server.listener);
@@ -416,6 +417,7 @@ server_setup(void)
         return SC_ERR;
     }
     server.loop = EV_DEFAULT;
+    server.conns.loop = server.loop;
     clock_setup(server.loop);
     server.start_ms = clock_now_ms();
     make_run_id();
@@ -460,10 +462,10 @@ void
 server_teardown(void)
 {
     log_notice("slotcache-node is now ready to exit, bye bye...");
-    while (server.clients != NULL) {
-        client_free(server.clients);
+    while (server.conns.all != NULL) {
+        client_free(client_of(server.conns.all));
     }
-    server.pending_write = server.to_close = NULL;
+    server.conns.pending_write = server.conns.to_close = NULL;
     listener_close(&server.listener);
     ev_timer_stop(server.loop, &server.cron);
     ev_prepare_stop(server.loop, &server.before_sleep);
@@ -523,12 +525,13 @@ info_clients(struct sbuf *s)
 {
     size_t max_in = 0, max_out = 0;
 
-    for (struct client *c = server.clients; c != NULL; c = c->next) {
-        max_in = MAX(max_in, c->qbuf != NULL ? (size_t)c->qbuf->cap : 0);
+    for (struct conn *k = server.conns.all; k != NULL; k = k->next) {
+        struct client *c = client_of(k);
+        max_in = MAX(max_in, c->conn.rbuf != NULL ? (size_t)c->conn.rbuf->cap : 0);
         max_out = MAX(max_out, c->reply.bytes);
     }
     stats_info_section(s, "Clients");
-    stats_info_u64(s, "connected_clients", server.nclients);
+    stats_info_u64(s, "connected_clients", server.conns.n);
     stats_info_i64(s, "cluster_connections", 0);
     stats_info_i64(s, "maxclients", server.opt.maxclients);
     stats_info_u64(s, "client_recent_max_input_buffer", max_in);

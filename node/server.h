@@ -8,6 +8,7 @@
 #pragma once
 
 #include "common/conf.h"
+#include "common/conn.h"
 #include "common/listener.h"
 #include "common/stats.h"
 
@@ -70,11 +71,7 @@ struct server {
     ev_prepare before_sleep;
     ev_signal sig_term, sig_int;
 
-    struct client *clients; /* every connected client */
-    uint64_t nclients;
-    uint64_t next_client_id;
-    struct client *pending_write; /* replies to flush before sleeping */
-    struct client *to_close;      /* clients to free before sleeping */
+    struct conn_set conns; /* every client, and those to flush or free before sleeping */
 
     uint64_t dirty; /* changes to the keyspace (redis server.dirty) */
     uint64_t stats[SERVER_METRIC_COUNT];

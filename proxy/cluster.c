@@ -22,7 +22,7 @@ my_address(const struct front *c, char *ip, size_t len, int *port)
 {
     char host[NET_ADDR_MAX];
 
-    if (!net_parse_hostport(c->laddr, host, sizeof(host), port)) {
+    if (!net_parse_hostport(c->conn.laddr, host, sizeof(host), port)) {
         snprintf(host, sizeof(host), "127.0.0.1");
         *port = proxy.bound_port;
     }
@@ -65,14 +65,14 @@ shards(struct front *c, struct bufq *out)
 
     my_address(c, ip, sizeof(ip), &port);
     resp_add_array(out, 1);
-    resp_add_map(out, c->resp, 2);
+    resp_add_map(out, c->conn.resp, 2);
     resp_add_bulk_cstr(out, "slots");
     resp_add_array(out, 2);
     resp_add_int(out, 0);
     resp_add_int(out, SLOT_COUNT - 1);
     resp_add_bulk_cstr(out, "nodes");
     resp_add_array(out, 1);
-    resp_add_map(out, c->resp, 7);
+    resp_add_map(out, c->conn.resp, 7);
     resp_add_bulk_cstr(out, "id");
     resp_add_bulk_cstr(out, proxy.run_id);
     resp_add_bulk_cstr(out, "port");
@@ -141,21 +141,21 @@ void
 cluster_command(struct front *c, struct msg *m)
 {
     struct bufq *out = front_out();
-    const struct bstr *sub = &c->argv[1];
+    const struct bstr *sub = &c->conn.argv[1];
 
-    if (bstr_is(sub, "SLOTS") && c->argc == 2) {
+    if (bstr_is(sub, "SLOTS") && c->conn.argc == 2) {
         slots(c, out);
-    } else if (bstr_is(sub, "SHARDS") && c->argc == 2) {
+    } else if (bstr_is(sub, "SHARDS") && c->conn.argc == 2) {
         shards(c, out);
-    } else if (bstr_is(sub, "NODES") && c->argc == 2) {
+    } else if (bstr_is(sub, "NODES") && c->conn.argc == 2) {
         nodes(c, out);
-    } else if (bstr_is(sub, "INFO") && c->argc == 2) {
+    } else if (bstr_is(sub, "INFO") && c->conn.argc == 2) {
         info(out);
-    } else if (bstr_is(sub, "MYID") && c->argc == 2) {
+    } else if (bstr_is(sub, "MYID") && c->conn.argc == 2) {
         resp_add_bulk_cstr(out, proxy.run_id);
-    } else if (bstr_is(sub, "KEYSLOT") && c->argc == 3) {
-        resp_add_int(out, slot_of(c->argv[2].data, c->argv[2].len));
-    } else if (bstr_is(sub, "HELP") && c->argc == 2) {
+    } else if (bstr_is(sub, "KEYSLOT") && c->conn.argc == 3) {
+        resp_add_int(out, slot_of(c->conn.argv[2].data, c->conn.argv[2].len));
+    } else if (bstr_is(sub, "HELP") && c->conn.argc == 2) {
         help(out);
     } else {
         reply_unknown_subcommand(out, sub, "CLUSTER");

@@ -24,7 +24,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define FRONT_READ_LEN (16 * 1024)
 #define FRONT_IOV_MAX 256
 #define FRONT_KEYS_MAX 4096 /* keys checked for a single-slot command */
 
@@ -100,37 +99,14 @@ front_create(int fd, const char *peer)
 {
     struct front *c = mem_calloc(1, sizeof(*c));
 
-    c->fd = fd;
-    c->id = ++proxy.next_client_id;
-    c->resp = 2;
-    c->ctime_ms = c->last_io_ms = proxy_now_ms();
-    snprintf(c->addr, sizeof(c->addr), "%s", peer);
-    net_local_name(fd, c->laddr, sizeof(c->laddr));
-    resp_req_init(&c->req, proxy.opt.proto_max_bulk_len);
-    if (proxy.opt.requirepass[0] == '\0') {
-        c->flags |= FRONT_AUTHED;
-    }
-    c->req.unauth = !(c->flags & FRONT_AUTHED);
-    if (proxy.opt.tcp_keepalive > 0) {
-        net_set_keepalive(fd, (int)proxy.opt.tcp_keepalive);
-    }
-    ev_io_init(&c->rd, on_readable, fd, EV_READ);
-    ev_io_init(&c->wr, on_writable, fd, EV_WRITE);
-    ev_io_start(proxy.loop, &c->rd);
-    c->next = proxy.clients;
-    if (proxy.clients != NULL) {
-        proxy.clients->prev = c;
-    }
-    proxy.clients = c;
-    proxy.nclients++;
+    conn_init(&proxy.conns, &c->conn, fd, peer, proxy.opt.requirepass[0] == '\0',
+              proxy.opt.proto_max_bulk_len, proxy.opt.tcp_keepalive, proxy_now_ms(), on_readable,
+              on_writable);
 }
 
 void
 front_free(struct front *c)
 {
-    ev_io_stop(proxy.loop, &c->rd);
-    ev_io_stop(proxy.loop, &c->wr);
-    close(c->fd);
     /* Messages still at a node finish there and are dropped (msg.h). */
     while (c->qhead != NULL) {
         struct msg *m = c->qhead;
@@ -139,43 +115,20 @@ front_free(struct front *c)
         msg_put(&m);
     }
     local_client_free(c);
-    buf_return(&c->rbuf);
-    resp_req_deinit(&c->req);
-    mem_free(c->argv);
-    mem_free(c->name);
-    if (c->prev != NULL) {
-        c->prev->next = c->next;
-    } else {
-        proxy.clients = c->next;
-    }
-    if (c->next != NULL) {
-        c->next->prev = c->prev;
-    }
-    proxy.nclients--;
+    conn_deinit(&proxy.conns, &c->conn);
     mem_free(c);
 }
 
 void
 front_close_async(struct front *c)
 {
-    if (c->flags & FRONT_CLOSE_ASAP) {
-        return;
-    }
-    c->flags |= FRONT_CLOSE_ASAP;
-    ev_io_stop(proxy.loop, &c->rd);
-    ev_io_stop(proxy.loop, &c->wr);
-    c->close_next = proxy.to_close;
-    proxy.to_close = c;
+    conn_close_async(&proxy.conns, &c->conn);
 }
 
 static void
 queue_write(struct front *c)
 {
-    if (!(c->flags & (FRONT_PENDING_WRITE | FRONT_CLOSE_ASAP))) {
-        c->flags |= FRONT_PENDING_WRITE;
-        c->pending_next = proxy.pending_write;
-        proxy.pending_write = c;
-    }
+    conn_queue_write(&proxy.conns, &c->conn);
 }
 
 /* ---- writing replies, in request order ---- */
@@ -195,23 +148,20 @@ write_replies(struct front *c)
             off = 0;
             n++;
         }
-        ssize_t w = writev(c->fd, iov, n);
+        ssize_t w = writev(c->conn.fd, iov, n);
         if (w < 0) {
             if (errno == EINTR) {
                 continue;
             }
             if (errno == EAGAIN) {
-                if (!(c->flags & FRONT_WRITING)) {
-                    c->flags |= FRONT_WRITING;
-                    ev_io_start(proxy.loop, &c->wr);
-                }
+                conn_want_write(&proxy.conns, &c->conn, true);
                 return;
             }
             front_close_async(c);
             return;
         }
         proxy.stats[STAT_total_net_output_bytes] += (uint64_t)w;
-        c->last_io_ms = proxy_now_ms();
+        c->conn.last_io_ms = proxy_now_ms();
         size_t left = (size_t)w;
         while (left > 0) {
             struct msg *m = c->qhead;
@@ -231,11 +181,8 @@ write_replies(struct front *c)
             msg_put(&m);
         }
     }
-    if (c->flags & FRONT_WRITING) {
-        c->flags &= ~FRONT_WRITING;
-        ev_io_stop(proxy.loop, &c->wr);
-    }
-    if ((c->flags & FRONT_CLOSE_AFTER_REPLY) && c->qhead == NULL) {
+    conn_want_write(&proxy.conns, &c->conn, false);
+    if ((c->conn.flags & CONN_CLOSE_AFTER_REPLY) && c->qhead == NULL) {
         front_close_async(c);
     }
 }
@@ -245,24 +192,24 @@ on_writable(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)loop;
     (void)revents;
-    write_replies(container_of(w, struct front, wr));
+    write_replies(front_of(container_of(w, struct conn, wr)));
 }
 
 void
 front_flush_all(void)
 {
-    while (proxy.pending_write != NULL) {
-        struct front *c = proxy.pending_write;
-        proxy.pending_write = c->pending_next;
-        c->flags &= ~FRONT_PENDING_WRITE;
-        if (!(c->flags & FRONT_CLOSE_ASAP)) {
-            write_replies(c);
+    while (proxy.conns.pending_write != NULL) {
+        struct conn *k = proxy.conns.pending_write;
+        proxy.conns.pending_write = k->pending_next;
+        k->flags &= ~CONN_PENDING_WRITE;
+        if (!(k->flags & CONN_CLOSE_ASAP)) {
+            write_replies(front_of(k));
         }
     }
-    while (proxy.to_close != NULL) {
-        struct front *c = proxy.to_close;
-        proxy.to_close = c->close_next;
-        front_free(c);
+    while (proxy.conns.to_close != NULL) {
+        struct conn *k = proxy.conns.to_close;
+        proxy.conns.to_close = k->close_next;
+        front_free(front_of(k));
     }
 }
 
@@ -373,7 +320,7 @@ static void
 route_keyed(struct front *c, struct msg *m, const struct pcmd *cmd)
 {
     int pos[FRONT_KEYS_MAX];
-    int n = cmdtab_keys(cmd, c->argv, c->argc, pos, FRONT_KEYS_MAX);
+    int n = cmdtab_keys(cmd, c->conn.argv, c->conn.argc, pos, FRONT_KEYS_MAX);
 
     if (n < 0) {
         front_answer_error(m, "ERR Number of keys can't be greater than number of args");
@@ -383,9 +330,9 @@ route_keyed(struct front *c, struct msg *m, const struct pcmd *cmd)
         front_route_shard(m, router->shards[0]);
         return;
     }
-    unsigned slot = slot_of(c->argv[pos[0]].data, c->argv[pos[0]].len);
+    unsigned slot = slot_of(c->conn.argv[pos[0]].data, c->conn.argv[pos[0]].len);
     for (int i = 1; i < n; i++) {
-        unsigned other = slot_of(c->argv[pos[i]].data, c->argv[pos[i]].len);
+        unsigned other = slot_of(c->conn.argv[pos[i]].data, c->conn.argv[pos[i]].len);
         if (other != slot && router->mode == MODE_PARTITIONED) {
             front_answer_error(m, ERR_CROSSSLOT);
             return;
@@ -415,25 +362,25 @@ front_setup(void)
 static void
 dispatch(struct front *c, struct msg *m)
 {
-    const struct pcmd *cmd = cmdtab_lookup(c->argv, c->argc);
+    const struct pcmd *cmd = cmdtab_lookup(c->conn.argv, c->conn.argc);
 
     c->lastcmd = cmd;
     if (cmd == NULL) {
-        reply_unknown_command(&out, c->argv, c->argc);
+        reply_unknown_command(&out, c->conn.argv, c->conn.argc);
         front_answer(m);
         return;
     }
-    if (!cmdtab_arity_ok(cmd, c->argc)) {
+    if (!cmdtab_arity_ok(cmd, c->conn.argc)) {
         reply_arity(&out, cmd->name);
         front_answer(m);
         local_flag_tx_error(c);
         return;
     }
-    if (!(c->flags & FRONT_AUTHED) && !(cmd->flags & PCMD_NOAUTH)) {
+    if (!(c->conn.flags & CONN_AUTHED) && !(cmd->flags & PCMD_NOAUTH)) {
         front_answer_error(m, ERR_NOAUTH);
         return;
     }
-    if ((c->flags & FRONT_MULTI) && local_tx_queues(cmd)) {
+    if ((c->conn.flags & FRONT_MULTI) && local_tx_queues(cmd)) {
         local_tx_queue(c, m, cmd);
         return;
     }
@@ -444,7 +391,7 @@ dispatch(struct front *c, struct msg *m)
         /* The key is the last word of the request bytes (client's or
          * re-encoded), so it stays valid as long as m holds them. */
         m->flags |= MSG_GET;
-        m->klen = (uint32_t)c->argv[1].len;
+        m->klen = (uint32_t)c->conn.argv[1].len;
         m->key = m->req.p + m->req.len - 2 - m->klen;
         readthru_mark(m);
     }
@@ -473,31 +420,16 @@ dispatch(struct front *c, struct msg *m)
 static void
 set_request_bytes(struct front *c, struct msg *m, char *base)
 {
-    if (c->req.kind == RESP_REQ_MULTIBULK) {
-        m->req = seg_of(c->rbuf, base, c->req.pos);
+    if (c->conn.req.kind == RESP_REQ_MULTIBULK) {
+        m->req = seg_of(c->conn.rbuf, base, c->conn.req.pos);
         return;
     }
-    resp_add_array(&out, (size_t)c->argc);
-    for (int i = 0; i < c->argc; i++) {
-        resp_add_bulk(&out, c->argv[i].data, c->argv[i].len);
+    resp_add_array(&out, (size_t)c->conn.argc);
+    for (int i = 0; i < c->conn.argc; i++) {
+        resp_add_bulk(&out, c->conn.argv[i].data, c->conn.argv[i].len);
     }
     m->req = front_take_out();
     m->flags |= MSG_INLINE;
-}
-
-static void
-set_argv(struct front *c, char *base)
-{
-    if (c->argv_cap < c->req.argc) {
-        c->argv_cap = c->req.argc < 8 ? 8 : c->req.argc;
-        mem_free(c->argv);
-        c->argv = mem_alloc(c->argv_cap * sizeof(*c->argv));
-    }
-    for (uint32_t i = 0; i < c->req.argc; i++) {
-        c->argv[i].data = base + c->req.argv[i].off;
-        c->argv[i].len = c->req.argv[i].len;
-    }
-    c->argc = (int)c->req.argc;
 }
 
 static struct msg *
@@ -520,72 +452,48 @@ new_msg(struct front *c)
 static void
 process_input(struct front *c)
 {
-    while (c->rbuf != NULL && buf_rsize(c->rbuf) > 0 &&
-           !(c->flags & (FRONT_CLOSE_AFTER_REPLY | FRONT_CLOSE_ASAP))) {
-        char *base = buf_rptr(c->rbuf);
-        c->req.max_bulk_len = proxy.opt.proto_max_bulk_len;
-        enum resp_status st = resp_req_parse(&c->req, base, buf_rsize(c->rbuf));
+    while (c->conn.rbuf != NULL && buf_rsize(c->conn.rbuf) > 0 &&
+           !(c->conn.flags & (CONN_CLOSE_AFTER_REPLY | CONN_CLOSE_ASAP))) {
+        char *base = buf_rptr(c->conn.rbuf);
+        c->conn.req.max_bulk_len = proxy.opt.proto_max_bulk_len;
+        enum resp_status st = resp_req_parse(&c->conn.req, base, buf_rsize(c->conn.rbuf));
         if (st == RESP_INCOMPLETE) {
             break;
         }
         if (st == RESP_EPROTO) {
             struct msg *m = new_msg(c);
-            resp_add_errorf(&out, ERR_PROTOCOL_FMT, c->req.errstr);
+            resp_add_errorf(&out, ERR_PROTOCOL_FMT, c->conn.req.errstr);
             front_answer(m);
-            c->flags |= FRONT_CLOSE_AFTER_REPLY;
-            ev_io_stop(proxy.loop, &c->rd);
+            c->conn.flags |= CONN_CLOSE_AFTER_REPLY;
+            ev_io_stop(proxy.loop, &c->conn.rd);
             break;
         }
-        if (c->req.argc > 0) {
+        if (c->conn.req.argc > 0) {
             struct msg *m = new_msg(c);
-            set_argv(c, base);
+            conn_set_argv(&c->conn, base);
             set_request_bytes(c, m, base);
             dispatch(c, m);
         }
-        c->rbuf->rpos += c->req.pos;
-        resp_req_reset(&c->req);
-        c->req.unauth = !(c->flags & FRONT_AUTHED);
+        conn_consume_request(&c->conn);
     }
 }
 
-static int
-reserve_read(struct front *c)
-{
-    if (c->rbuf == NULL) {
-        c->rbuf = buf_borrow();
-        return SC_OK;
-    }
-    if (buf_rsize(c->rbuf) == 0 && !buf_shared(c->rbuf)) {
-        c->rbuf->rpos = c->rbuf->wpos = 0;
-    }
-    size_t need = resp_req_need(&c->req);
-    size_t have = buf_rsize(c->rbuf);
-    size_t want = need > have ? need - have : FRONT_READ_LEN / 4;
-    if (want > FRONT_READ_LEN) {
-        want = MIN(want, MAX((size_t)c->rbuf->cap, (size_t)FRONT_READ_LEN)); /* grow by doubling */
-    }
-    if (buf_wsize(c->rbuf) >= want && buf_wsize(c->rbuf) > 0) {
-        return SC_OK;
-    }
-    return buf_try_reserve(&c->rbuf, want);
-}
-
-/* The bytes just appended to c->rbuf: enforce the query buffer limit, run
+/* The bytes just appended to c->conn.rbuf: enforce the query buffer limit, run
  * every whole request, drop the buffer when all of it is consumed. */
 static void
 after_read(struct front *c)
 {
-    c->last_io_ms = proxy_now_ms();
-    if (buf_rsize(c->rbuf) - c->req.pos > proxy.opt.query_buffer_limit) {
+    c->conn.last_io_ms = proxy_now_ms();
+    if (conn_over_query_limit(&c->conn, proxy.opt.query_buffer_limit)) {
         log_warn("Closing client that reached max query buffer length: id=%llu addr=%s",
-                 (unsigned long long)c->id, c->addr);
+                 (unsigned long long)c->conn.id, c->conn.addr);
         front_close_async(c);
         return;
     }
     process_input(c);
-    if (c->rbuf != NULL && buf_rsize(c->rbuf) == 0) {
+    if (c->conn.rbuf != NULL && buf_rsize(c->conn.rbuf) == 0) {
         /* Requests still point into it until written to their nodes. */
-        buf_return(&c->rbuf);
+        buf_return(&c->conn.rbuf);
     }
 }
 
@@ -594,13 +502,13 @@ front_feed(struct front *c, const void *data, size_t len)
 {
     const char *p = data;
 
-    while (len > 0 && !(c->flags & (FRONT_CLOSE_ASAP | FRONT_CLOSE_AFTER_REPLY))) {
-        if (reserve_read(c) != SC_OK) {
+    while (len > 0 && !(c->conn.flags & (CONN_CLOSE_ASAP | CONN_CLOSE_AFTER_REPLY))) {
+        if (conn_reserve_read(&c->conn) != SC_OK) {
             return SC_ENOMEM;
         }
-        size_t n = MIN(len, buf_wsize(c->rbuf));
-        memcpy(buf_wptr(c->rbuf), p, n);
-        c->rbuf->wpos += (uint32_t)n;
+        size_t n = MIN(len, buf_wsize(c->conn.rbuf));
+        memcpy(buf_wptr(c->conn.rbuf), p, n);
+        c->conn.rbuf->wpos += (uint32_t)n;
         p += n;
         len -= n;
         after_read(c);
@@ -611,15 +519,15 @@ front_feed(struct front *c, const void *data, size_t len)
 static void
 on_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
-    struct front *c = container_of(w, struct front, rd);
+    struct front *c = front_of(container_of(w, struct conn, rd));
 
     (void)loop;
     (void)revents;
-    if (reserve_read(c) != SC_OK) {
+    if (conn_reserve_read(&c->conn) != SC_OK) {
         front_close_async(c);
         return;
     }
-    ssize_t n = read(c->fd, buf_wptr(c->rbuf), buf_wsize(c->rbuf));
+    ssize_t n = read(c->conn.fd, buf_wptr(c->conn.rbuf), buf_wsize(c->conn.rbuf));
     if (n <= 0) {
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
             return;
@@ -627,7 +535,7 @@ on_readable(struct ev_loop *loop, ev_io *w, int revents)
         front_close_async(c);
         return;
     }
-    c->rbuf->wpos += (uint32_t)n;
+    c->conn.rbuf->wpos += (uint32_t)n;
     proxy.stats[STAT_total_net_input_bytes] += (uint64_t)n;
     after_read(c);
 }
@@ -640,9 +548,9 @@ front_describe(struct front *c, struct sbuf *s)
     sbuf_printf(s,
                 "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 "
                 "multi=%d qbuf=%zu pending=%u cmd=%s user=default resp=%d",
-                (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name != NULL ? c->name : "",
-                (now - c->ctime_ms) / 1000, (now - c->last_io_ms) / 1000,
-                c->flags & FRONT_MULTI ? "x" : "N", local_tx_count(c),
-                c->rbuf != NULL ? buf_rsize(c->rbuf) : (size_t)0, c->nq,
-                c->lastcmd != NULL ? c->lastcmd->name : "NULL", c->resp);
+                (unsigned long long)c->conn.id, c->conn.addr, c->conn.laddr, c->conn.fd, c->conn.name != NULL ? c->conn.name : "",
+                (now - c->conn.ctime_ms) / 1000, (now - c->conn.last_io_ms) / 1000,
+                c->conn.flags & FRONT_MULTI ? "x" : "N", local_tx_count(c),
+                c->conn.rbuf != NULL ? buf_rsize(c->conn.rbuf) : (size_t)0, c->nq,
+                c->lastcmd != NULL ? c->lastcmd->name : "NULL", c->conn.resp);
 }

@@ -7,28 +7,23 @@
  * out, or answered by the proxy.  Replies are written from the head of the
  * queue as they complete, so they leave in request order.
  *
- * Like the node's clients, a front is never freed inside a callback that
- * may still use it: closing queues it, and the before-sleep hook frees it.
+ * The connection itself (socket, request reading, lists) is the shared
+ * struct conn (common/conn.h).
  * Messages still waiting for a node outlive their client (msg.h).
  */
 #pragma once
 
 #include "common/bstr.h"
 #include "common/buf.h"
-#include "common/net.h"
+#include "common/conn.h"
 #include "common/resp.h"
 
 #include <ev.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#define FRONT_CLOSE_AFTER_REPLY 0x01
-#define FRONT_CLOSE_ASAP 0x02
-#define FRONT_PENDING_WRITE 0x04
-#define FRONT_AUTHED 0x08
-#define FRONT_MULTI 0x10
-#define FRONT_DIRTY_EXEC 0x20
-#define FRONT_WRITING 0x40
+#define FRONT_MULTI (CONN_OWNER_FLAGS << 0)      /* inside MULTI */
+#define FRONT_DIRTY_EXEC (CONN_OWNER_FLAGS << 1) /* a queued command was refused */
 
 struct msg;
 struct pcmd;
@@ -37,35 +32,19 @@ struct tx;
 struct sbuf;
 
 struct front {
-    ev_io rd;
-    ev_io wr;
-    int fd;
-    uint32_t flags;
-    uint64_t id;
-    int resp;
-
-    struct buf *rbuf;
-    struct resp_req req;
-    struct bstr *argv;
-    int argc;
-    uint32_t argv_cap;
+    struct conn conn; /* first: the connection a struct conn * points to */
     const struct pcmd *lastcmd;
-
     struct msg *qhead, *qtail; /* requests in arrival order */
     uint32_t nq;
     uint32_t head_off; /* bytes of qhead's reply written */
-
-    long long ctime_ms;
-    long long last_io_ms;
-    char *name;
-    char addr[NET_ADDR_MAX];
-    char laddr[NET_ADDR_MAX];
-    struct tx *tx; /* MULTI: the queued transaction */
-
-    struct front *prev, *next;
-    struct front *pending_next;
-    struct front *close_next;
+    struct tx *tx;     /* MULTI: the queued transaction */
 };
+
+static inline struct front *
+front_of(struct conn *c)
+{
+    return container_of(c, struct front, conn);
+}
 
 /* Processes len bytes as if c had just sent them (what a read does after
  * read(2)); the fuzz harness drives the proxy through it. */

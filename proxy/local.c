@@ -5,6 +5,7 @@
 
 #include "proxy/migrate.h"
 
+#include "common/hello.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/reply.h"
@@ -53,7 +54,7 @@ tx_free(struct front *c)
         mem_free(c->tx);
         c->tx = NULL;
     }
-    c->flags &= ~(FRONT_MULTI | FRONT_DIRTY_EXEC);
+    c->conn.flags &= ~(FRONT_MULTI | FRONT_DIRTY_EXEC);
 }
 
 void
@@ -65,7 +66,7 @@ local_client_free(struct front *c)
 int
 local_tx_count(const struct front *c)
 {
-    if (!(c->flags & FRONT_MULTI)) {
+    if (!(c->conn.flags & FRONT_MULTI)) {
         return -1;
     }
     return c->tx != NULL ? c->tx->count : 0;
@@ -74,8 +75,8 @@ local_tx_count(const struct front *c)
 void
 local_flag_tx_error(struct front *c)
 {
-    if (c->flags & FRONT_MULTI) {
-        c->flags |= FRONT_DIRTY_EXEC;
+    if (c->conn.flags & FRONT_MULTI) {
+        c->conn.flags |= FRONT_DIRTY_EXEC;
     }
 }
 
@@ -110,16 +111,16 @@ local_tx_queue(struct front *c, struct msg *m, const struct pcmd *cmd)
         local_flag_tx_error(c);
         return;
     }
-    int n = cmd->route == ROUTE_KEYLESS ? 0 : cmdtab_keys(cmd, c->argv, c->argc, pos, TX_KEYS_MAX);
+    int n = cmd->route == ROUTE_KEYLESS ? 0 : cmdtab_keys(cmd, c->conn.argv, c->conn.argc, pos, TX_KEYS_MAX);
     if (cmd->route == ROUTE_MGET || cmd->route == ROUTE_KEYS_SUM || cmd->route == ROUTE_MSET) {
         n = 0;
         int step = cmd->route == ROUTE_MSET ? 2 : 1;
-        for (int i = 1; i < c->argc && n < TX_KEYS_MAX; i += step) {
+        for (int i = 1; i < c->conn.argc && n < TX_KEYS_MAX; i += step) {
             pos[n++] = i;
         }
     }
     for (int i = 0; i < n; i++) {
-        int slot = (int)slot_of(c->argv[pos[i]].data, c->argv[pos[i]].len);
+        int slot = (int)slot_of(c->conn.argv[pos[i]].data, c->conn.argv[pos[i]].len);
         if (tx->slot < 0) {
             tx->slot = slot;
         } else if (slot != tx->slot && router->mode == MODE_PARTITIONED) {
@@ -138,13 +139,13 @@ local_tx_queue(struct front *c, struct msg *m, const struct pcmd *cmd)
 static void
 cmd_multi(struct front *c, struct msg *m)
 {
-    if (c->flags & FRONT_MULTI) {
+    if (c->conn.flags & FRONT_MULTI) {
         front_answer_error(m, "ERR MULTI calls can not be nested");
         return;
     }
     c->tx = mem_calloc(1, sizeof(*c->tx));
     c->tx->slot = -1;
-    c->flags |= FRONT_MULTI;
+    c->conn.flags |= FRONT_MULTI;
     resp_add_raw(front_out(), "+OK\r\n", 5);
     front_answer(m);
 }
@@ -152,7 +153,7 @@ cmd_multi(struct front *c, struct msg *m)
 static void
 cmd_discard(struct front *c, struct msg *m)
 {
-    if (!(c->flags & FRONT_MULTI)) {
+    if (!(c->conn.flags & FRONT_MULTI)) {
         front_answer_error(m, "ERR DISCARD without MULTI");
         return;
     }
@@ -164,11 +165,11 @@ cmd_discard(struct front *c, struct msg *m)
 static void
 cmd_exec(struct front *c, struct msg *m)
 {
-    if (!(c->flags & FRONT_MULTI)) {
+    if (!(c->conn.flags & FRONT_MULTI)) {
         front_answer_error(m, "ERR EXEC without MULTI");
         return;
     }
-    if (c->flags & FRONT_DIRTY_EXEC) {
+    if (c->conn.flags & FRONT_DIRTY_EXEC) {
         tx_free(c);
         front_answer_error(m, "EXECABORT Transaction discarded because of previous errors.");
         return;
@@ -194,118 +195,47 @@ cmd_exec(struct front *c, struct msg *m)
 
 /* ---- connection ---- */
 
-static bool
-password_ok(const struct bstr *user, const struct bstr *pass)
-{
-    const char *req = proxy.opt.requirepass;
-
-    if (user != NULL && !bstr_is(user, "default")) {
-        return false;
-    }
-    if (req[0] == '\0') {
-        return true;
-    }
-    return pass->len == strlen(req) && memcmp(pass->data, req, pass->len) == 0;
-}
-
 static void
 cmd_auth(struct front *c, struct msg *m)
 {
-    if (c->argc > 3) {
-        front_answer_error(m, ERR_SYNTAX);
+    const char *err = auth_command(proxy.opt.requirepass, c->conn.argv, c->conn.argc);
+
+    if (err != NULL) {
+        front_answer_error(m, err);
         return;
     }
-    if (c->argc == 2 && proxy.opt.requirepass[0] == '\0') {
-        front_answer_error(m, "ERR AUTH <password> called without any password configured for "
-                              "the default user. Are you sure your configuration is correct?");
-        return;
-    }
-    if (!password_ok(c->argc == 3 ? &c->argv[1] : NULL, &c->argv[c->argc - 1])) {
-        front_answer_error(m, ERR_WRONGPASS);
-        return;
-    }
-    c->flags |= FRONT_AUTHED;
+    c->conn.flags |= CONN_AUTHED;
     resp_add_raw(front_out(), "+OK\r\n", 5);
     front_answer(m);
 }
 
-static bool
-valid_name(const struct bstr *name)
-{
-    for (size_t i = 0; i < name->len; i++) {
-        if (name->data[i] < '!' || name->data[i] > '~') {
-            return false;
-        }
-    }
-    return true;
-}
-
-static void
-set_name(struct front *c, const struct bstr *name)
-{
-    mem_free(c->name);
-    c->name = name->len > 0 ? mem_strndup(name->data, name->len) : NULL;
-}
-
 /* HELLO: RESP2 only.  Replies are forwarded from nodes as they are, and the
  * proxy talks RESP2 to nodes, so a RESP3 client would get RESP2 shapes;
- * saying NOPROTO lets clients fall back instead of misreading replies. */
+ * NOPROTO lets clients fall back instead of misreading replies. */
 static void
 cmd_hello(struct front *c, struct msg *m)
 {
-    long long ver = 2;
-    int next = 1;
+    struct hello h;
+    char buf[256];
+    const char *err = hello_parse(c->conn.argv, c->conn.argc, 2, &h, buf, sizeof(buf));
 
-    if (c->argc >= 2) {
-        if (!util_str2ll(c->argv[1].data, c->argv[1].len, &ver)) {
-            front_answer_error(m, "ERR Protocol version is not an integer or out of range");
-            return;
-        }
-        if (ver != 2) {
-            front_answer_error(m, "NOPROTO unsupported protocol version (slotcache-proxy speaks "
-                                  "RESP2)");
-            return;
-        }
-        next = 2;
+    if (err != NULL) {
+        front_answer_error(m, err);
+        return;
     }
-    const struct bstr *user = NULL, *pass = NULL, *name = NULL;
-    for (int j = next; j < c->argc; j++) {
-        int more = c->argc - j - 1;
-        if (bstr_is(&c->argv[j], "AUTH") && more >= 2) {
-            user = &c->argv[j + 1];
-            pass = &c->argv[j + 2];
-            j += 2;
-        } else if (bstr_is(&c->argv[j], "SETNAME") && more >= 1) {
-            name = &c->argv[++j];
-            if (!valid_name(name)) {
-                front_answer_error(m, "ERR Client names cannot contain spaces, newlines or "
-                                      "special characters.");
-                return;
-            }
-        } else {
-            char text[200];
-            snprintf(text, sizeof(text), "ERR Syntax error in HELLO option '%.*s'",
-                     (int)MIN(c->argv[j].len, 128), c->argv[j].data);
-            front_answer_error(m, text);
-            return;
-        }
-    }
-    if (user != NULL) {
-        if (!password_ok(user, pass)) {
+    if (h.user != NULL) {
+        if (!auth_check(proxy.opt.requirepass, h.user, h.pass)) {
             front_answer_error(m, ERR_WRONGPASS);
             return;
         }
-        c->flags |= FRONT_AUTHED;
+        c->conn.flags |= CONN_AUTHED;
     }
-    if (!(c->flags & FRONT_AUTHED)) {
-        front_answer_error(m, "NOAUTH HELLO must be called with the client already "
-                              "authenticated, otherwise the HELLO AUTH <user> <pass> "
-                              "option can be used to authenticate the client and select the "
-                              "RESP protocol version at the same time");
+    if (!(c->conn.flags & CONN_AUTHED)) {
+        front_answer_error(m, HELLO_NOAUTH);
         return;
     }
-    if (name != NULL) {
-        set_name(c, name);
+    if (h.name != NULL) {
+        conn_set_name(&c->conn, h.name);
     }
     struct bufq *out = front_out();
     resp_add_array(out, 14);
@@ -316,7 +246,7 @@ cmd_hello(struct front *c, struct msg *m)
     resp_add_bulk_cstr(out, "proto");
     resp_add_int(out, 2);
     resp_add_bulk_cstr(out, "id");
-    resp_add_int(out, (long long)c->id);
+    resp_add_int(out, (long long)c->conn.id);
     resp_add_bulk_cstr(out, "mode");
     resp_add_bulk_cstr(out, "cluster");
     resp_add_bulk_cstr(out, "role");
@@ -331,7 +261,7 @@ cmd_select(struct front *c, struct msg *m)
 {
     long long id;
 
-    if (!util_str2ll(c->argv[1].data, c->argv[1].len, &id)) {
+    if (!util_str2ll(c->conn.argv[1].data, c->conn.argv[1].len, &id)) {
         front_answer_error(m, ERR_NOT_INT);
         return;
     }
@@ -347,48 +277,53 @@ static void
 cmd_client(struct front *c, struct msg *m)
 {
     struct bufq *out = front_out();
-    const struct bstr *sub = &c->argv[1];
+    const struct bstr *sub = &c->conn.argv[1];
 
-    if (bstr_is(sub, "ID") && c->argc == 2) {
-        resp_add_int(out, (long long)c->id);
-    } else if (bstr_is(sub, "GETNAME") && c->argc == 2) {
-        if (c->name == NULL) {
+    if (bstr_is(sub, "ID") && c->conn.argc == 2) {
+        resp_add_int(out, (long long)c->conn.id);
+    } else if (bstr_is(sub, "GETNAME") && c->conn.argc == 2) {
+        if (c->conn.name == NULL) {
             resp_add_null(out, 2);
         } else {
-            resp_add_bulk_cstr(out, c->name);
+            resp_add_bulk_cstr(out, c->conn.name);
         }
-    } else if (bstr_is(sub, "SETNAME") && c->argc == 3) {
-        if (!valid_name(&c->argv[2])) {
+    } else if (bstr_is(sub, "SETNAME") && c->conn.argc == 3) {
+        if (!conn_name_valid(&c->conn.argv[2])) {
             front_answer_error(m, "ERR Client names cannot contain spaces, newlines or special "
                                   "characters.");
             return;
         }
-        set_name(c, &c->argv[2]);
+        conn_set_name(&c->conn, &c->conn.argv[2]);
         resp_add_raw(out, "+OK\r\n", 5);
-    } else if ((bstr_is(sub, "LIST") && c->argc == 2) || (bstr_is(sub, "INFO") && c->argc == 2)) {
+    } else if ((bstr_is(sub, "LIST") && c->conn.argc == 2) || (bstr_is(sub, "INFO") && c->conn.argc == 2)) {
         struct sbuf s;
         sbuf_init(&s);
-        for (struct front *o = bstr_is(sub, "INFO") ? c : proxy.clients; o != NULL;
-             o = bstr_is(sub, "INFO") ? NULL : o->next) {
-            front_describe(o, &s);
+        if (bstr_is(sub, "INFO")) {
+            front_describe(c, &s);
+            sbuf_add(&s, "\n", 1);
+        }
+        for (struct conn *k = bstr_is(sub, "LIST") ? proxy.conns.all : NULL; k != NULL;
+             k = k->next) {
+            front_describe(front_of(k), &s);
             sbuf_add(&s, "\n", 1);
         }
         resp_add_bulk(out, s.data, s.len);
         sbuf_free(&s);
-    } else if (bstr_is(sub, "KILL") && c->argc == 4 && bstr_is(&c->argv[2], "ID")) {
+    } else if (bstr_is(sub, "KILL") && c->conn.argc == 4 && bstr_is(&c->conn.argv[2], "ID")) {
         long long id, killed = 0;
-        if (!util_str2ll(c->argv[3].data, c->argv[3].len, &id) || id <= 0) {
+        if (!util_str2ll(c->conn.argv[3].data, c->conn.argv[3].len, &id) || id <= 0) {
             front_answer_error(m, "ERR client-id should be greater than 0");
             return;
         }
-        for (struct front *o = proxy.clients; o != NULL; o = o->next) {
-            if (o->id == (uint64_t)id && o != c) {
+        for (struct conn *k = proxy.conns.all; k != NULL; k = k->next) {
+            struct front *o = front_of(k);
+            if (o->conn.id == (uint64_t)id && o != c) {
                 front_close_async(o);
                 killed++;
             }
         }
         resp_add_int(out, killed);
-    } else if (bstr_is(sub, "SETINFO") && c->argc == 4) {
+    } else if (bstr_is(sub, "SETINFO") && c->conn.argc == 4) {
         resp_add_raw(out, "+OK\r\n", 5); /* newer clients announce themselves; nothing to keep */
     } else {
         reply_unknown_subcommand(out, sub, "CLIENT");
@@ -419,16 +354,16 @@ proxy_migrate(struct front *c, struct msg *m)
 {
     char err[512], slots[8192];
     char *addrs[SHARD_MEMBERS_MAX];
-    int n = c->argc - 3;
+    int n = c->conn.argc - 3;
 
-    if (c->argc < 4 || n > SHARD_MEMBERS_MAX || c->argv[2].len >= sizeof(slots)) {
+    if (c->conn.argc < 4 || n > SHARD_MEMBERS_MAX || c->conn.argv[2].len >= sizeof(slots)) {
         front_answer_error(m, "ERR usage: PROXY MIGRATE <slots> <addr> [<addr> ...]");
         return;
     }
-    memcpy(slots, c->argv[2].data, c->argv[2].len);
-    slots[c->argv[2].len] = '\0';
+    memcpy(slots, c->conn.argv[2].data, c->conn.argv[2].len);
+    slots[c->conn.argv[2].len] = '\0';
     for (int i = 0; i < n; i++) {
-        addrs[i] = mem_strndup(c->argv[3 + i].data, c->argv[3 + i].len);
+        addrs[i] = mem_strndup(c->conn.argv[3 + i].data, c->conn.argv[3 + i].len);
     }
     int rc = migrate_start(slots, addrs, n, err, sizeof(err));
     for (int i = 0; i < n; i++) {
@@ -448,10 +383,10 @@ static void
 cmd_proxy(struct front *c, struct msg *m)
 {
     char err[512];
-    const struct bstr *sub = &c->argv[1];
+    const struct bstr *sub = &c->conn.argv[1];
     struct bufq *out = front_out();
 
-    if (c->argc == 2 && bstr_is(sub, "RELOAD")) {
+    if (c->conn.argc == 2 && bstr_is(sub, "RELOAD")) {
         if (proxy_reload(err, sizeof(err)) != SC_OK) {
             char text[600];
             snprintf(text, sizeof(text), "ERR PROXY RELOAD failed: %s", err);
@@ -459,7 +394,7 @@ cmd_proxy(struct front *c, struct msg *m)
             return;
         }
         resp_add_raw(out, "+OK\r\n", 5);
-    } else if (c->argc == 2 && (bstr_is(sub, "NODES") || bstr_is(sub, "MIGRATIONS"))) {
+    } else if (c->conn.argc == 2 && (bstr_is(sub, "NODES") || bstr_is(sub, "MIGRATIONS"))) {
         struct sbuf s;
         sbuf_init(&s);
         if (bstr_is(sub, "NODES")) {
@@ -469,9 +404,9 @@ cmd_proxy(struct front *c, struct msg *m)
         }
         resp_add_bulk(out, s.data, s.len);
         sbuf_free(&s);
-    } else if (c->argc == 2 && bstr_is(sub, "TOPOLOGY")) {
+    } else if (c->conn.argc == 2 && bstr_is(sub, "TOPOLOGY")) {
         proxy_topology(out);
-    } else if (c->argc == 2 && bstr_is(sub, "CONFIG-REWRITE")) {
+    } else if (c->conn.argc == 2 && bstr_is(sub, "CONFIG-REWRITE")) {
         if (migrate_rewrite_config(err, sizeof(err)) != SC_OK) {
             char text[600];
             snprintf(text, sizeof(text), "ERR PROXY CONFIG-REWRITE failed: %s", err);
@@ -503,19 +438,19 @@ local_command(struct front *c, struct msg *m, const struct pcmd *cmd)
     struct bufq *out = front_out();
 
     if (strcmp(n, "ping") == 0) {
-        if (c->argc > 2) {
+        if (c->conn.argc > 2) {
             reply_arity(out, "ping");
-        } else if (c->argc == 2) {
-            resp_add_bulk(out, c->argv[1].data, c->argv[1].len);
+        } else if (c->conn.argc == 2) {
+            resp_add_bulk(out, c->conn.argv[1].data, c->conn.argv[1].len);
         } else {
             resp_add_raw(out, "+PONG\r\n", 7);
         }
         front_answer(m);
     } else if (strcmp(n, "echo") == 0) {
-        resp_add_bulk(out, c->argv[1].data, c->argv[1].len);
+        resp_add_bulk(out, c->conn.argv[1].data, c->conn.argv[1].len);
         front_answer(m);
     } else if (strcmp(n, "quit") == 0) {
-        c->flags |= FRONT_CLOSE_AFTER_REPLY;
+        c->conn.flags |= CONN_CLOSE_AFTER_REPLY;
         reply_ok(m);
     } else if (strcmp(n, "auth") == 0) {
         cmd_auth(c, m);
@@ -525,8 +460,8 @@ local_command(struct front *c, struct msg *m, const struct pcmd *cmd)
         cmd_select(c, m);
     } else if (strcmp(n, "reset") == 0) {
         tx_free(c);
-        mem_free(c->name);
-        c->name = NULL;
+        mem_free(c->conn.name);
+        c->conn.name = NULL;
         resp_add_simple(out, "RESET", 5);
         front_answer(m);
     } else if (strcmp(n, "client") == 0) {

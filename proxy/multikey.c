@@ -539,10 +539,10 @@ groups_build(struct groups *g, struct front *c, int first, int step)
     g->count = mem_calloc((size_t)n, sizeof(int));
     g->pos = mem_calloc((size_t)n, sizeof(int *));
     g->nshards_used = 0;
-    for (int i = first; i < c->argc; i += step) {
-        int sh = group_of(slot_of(c->argv[i].data, c->argv[i].len));
+    for (int i = first; i < c->conn.argc; i += step) {
+        int sh = group_of(slot_of(c->conn.argv[i].data, c->conn.argv[i].len));
         if (g->pos[sh] == NULL) {
-            g->pos[sh] = mem_alloc((size_t)(c->argc / step + 1) * sizeof(int));
+            g->pos[sh] = mem_alloc((size_t)(c->conn.argc / step + 1) * sizeof(int));
             g->nshards_used++;
         }
         g->pos[sh][g->count[sh]++] = i;
@@ -578,7 +578,7 @@ split(struct front *c, struct msg *m, const char *name, int step, bool index_key
         for (int k = 0; k < g.count[sh]; k++) {
             int p = g.pos[sh][k];
             for (int j = 0; j < step; j++) {
-                resp_add_bulk(out, c->argv[p + j].data, c->argv[p + j].len);
+                resp_add_bulk(out, c->conn.argv[p + j].data, c->conn.argv[p + j].len);
             }
             if (idx != NULL) {
                 idx[k] = (uint32_t)((p - 1) / step);
@@ -588,7 +588,7 @@ split(struct front *c, struct msg *m, const char *name, int step, bool index_key
         f->ctx = idx;
         f->sum = g.count[sh]; /* how many values its reply must carry */
         int first = g.pos[sh][0];
-        f->slot = (int32_t)slot_of(c->argv[first].data, c->argv[first].len);
+        f->slot = (int32_t)slot_of(c->conn.argv[first].data, c->conn.argv[first].len);
         frag_route(f, router->shards[sh / 2]);
     }
     groups_free(&g);
@@ -600,8 +600,8 @@ static bool
 one_shard(struct front *c, int step, struct shard **only, int32_t *slot)
 {
     int sh = -1;
-    for (int i = 1; i < c->argc; i += step) {
-        unsigned sl = slot_of(c->argv[i].data, c->argv[i].len);
+    for (int i = 1; i < c->conn.argc; i += step) {
+        unsigned sl = slot_of(c->conn.argv[i].data, c->conn.argv[i].len);
         int s = group_of(sl);
         if (sh >= 0 && s != sh) {
             return false;
@@ -619,7 +619,7 @@ split_keys(struct front *c, struct msg *m, const struct pcmd *cmd)
     int step = cmd->route == ROUTE_MSET ? 2 : 1;
     struct shard *only;
 
-    if (cmd->route == ROUTE_MSET && (c->argc - 1) % 2 != 0) {
+    if (cmd->route == ROUTE_MSET && (c->conn.argc - 1) % 2 != 0) {
         reply_arity(front_out(), cmd->name);
         front_answer(m);
         return;
@@ -634,7 +634,7 @@ split_keys(struct front *c, struct msg *m, const struct pcmd *cmd)
     }
     struct merge *mg = merge_of(m, cmd->route);
     if (cmd->route == ROUTE_MGET) {
-        mg->nvals = (uint32_t)(c->argc - 1);
+        mg->nvals = (uint32_t)(c->conn.argc - 1);
         mg->cap = mg->nvals;
         mg->vals = mem_calloc(mg->cap, sizeof(*mg->vals));
     }
@@ -697,7 +697,7 @@ scan(struct front *c, struct msg *m)
     unsigned long long cursor;
     char num[UTIL_LL_STR_SIZE];
 
-    if (!util_str2ull(c->argv[1].data, c->argv[1].len, &cursor)) {
+    if (!util_str2ull(c->conn.argv[1].data, c->conn.argv[1].len, &cursor)) {
         front_answer_error(m, "ERR invalid cursor");
         return;
     }
@@ -723,11 +723,11 @@ scan(struct front *c, struct msg *m)
         }
     }
     struct bufq *out = front_out();
-    resp_add_array(out, (size_t)c->argc);
-    resp_add_bulk(out, c->argv[0].data, c->argv[0].len);
+    resp_add_array(out, (size_t)c->conn.argc);
+    resp_add_bulk(out, c->conn.argv[0].data, c->conn.argv[0].len);
     resp_add_bulk(out, num, util_ull2str(num, node_cursor));
-    for (int i = 2; i < c->argc; i++) {
-        resp_add_bulk(out, c->argv[i].data, c->argv[i].len);
+    for (int i = 2; i < c->conn.argc; i++) {
+        resp_add_bulk(out, c->conn.argv[i].data, c->conn.argv[i].len);
     }
     struct merge *mg = merge_of(m, ROUTE_SCAN);
     mg->scan_shard = shard;
@@ -831,7 +831,7 @@ finish_info(struct msg *parent, struct merge *mg)
                         (unsigned long long)mg->keys, (unsigned long long)mg->expires);
         }
     }
-    int proto = parent->client != NULL ? parent->client->resp : 2;
+    int proto = parent->client != NULL ? parent->client->conn.resp : 2;
     resp_add_verbatim(front_out(), proto, s.data != NULL ? s.data : "", s.len);
     sbuf_free(&s);
     finish_out(parent);
@@ -840,18 +840,18 @@ finish_info(struct msg *parent, struct merge *mg)
 static void
 info(struct front *c, struct msg *m)
 {
-    const char *sec = c->argc > 1 ? NULL : "default";
+    const char *sec = c->conn.argc > 1 ? NULL : "default";
     char section[64];
 
-    if (c->argc > 1) {
-        snprintf(section, sizeof(section), "%.*s", (int)MIN(c->argv[1].len, 63), c->argv[1].data);
+    if (c->conn.argc > 1) {
+        snprintf(section, sizeof(section), "%.*s", (int)MIN(c->conn.argv[1].len, 63), c->conn.argv[1].data);
         sec = section;
     }
     if (proxy_only_section(sec)) {
         struct sbuf s;
         sbuf_init(&s);
         proxy_info(&s, sec);
-        resp_add_verbatim(front_out(), c->resp, s.data != NULL ? s.data : "", s.len);
+        resp_add_verbatim(front_out(), c->conn.resp, s.data != NULL ? s.data : "", s.len);
         sbuf_free(&s);
         front_answer(m);
         return;

@@ -25,7 +25,7 @@ struct msg;
 struct pcmd;
 struct shard;
 
-/* Handles the multi-node routes of cmdtab.h for the request in c->argv. */
+/* Handles the multi-node routes of cmdtab.h for the request in c->conn.argv. */
 void multikey_command(struct front *c, struct msg *m, const struct pcmd *cmd);
 /* Sends write m to every writable member of s, and a copy to each of the
  * nshadow members of a slot move's target (their replies do not count);

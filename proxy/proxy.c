@@ -336,7 +336,7 @@ proxy_auth_node(struct back *b)
 static void
 on_connection(int fd, const char *peer)
 {
-    if (proxy.nclients >= (uint64_t)proxy.opt.maxclients) {
+    if (proxy.conns.n >= (uint64_t)proxy.opt.maxclients) {
         listener_refuse(fd, "-" ERR_MAXCLIENTS "\r\n");
         proxy.stats[STAT_rejected_connections]++;
         return;
@@ -358,8 +358,9 @@ on_cron(struct ev_loop *loop, ev_timer *w, int revents)
     loader_client_cron();
     readthru_cron();
     if (proxy.opt.timeout > 0) {
-        for (struct front *c = proxy.clients; c != NULL; c = c->next) {
-            if (now_us / 1000 - c->last_io_ms > proxy.opt.timeout * 1000 && c->qhead == NULL) {
+        for (struct conn *k = proxy.conns.all; k != NULL; k = k->next) {
+            struct front *c = front_of(k);
+            if (now_us / 1000 - c->conn.last_io_ms > proxy.opt.timeout * 1000 && c->qhead == NULL) {
                 front_close_async(c);
             }
         }
@@ -379,7 +380,7 @@ on_before_sleep(struct ev_loop *loop, ev_prepare *w, int revents)
     }
     back_flush_all();
     loader_client_flush();
-    bool closing = proxy.to_close != NULL;
+    bool closing = proxy.conns.to_close != NULL;
     front_flush_all();
     if (closing) {
         listener_resume(&listener);
@@ -436,6 +437,7 @@ proxy_setup(void)
         return SC_ERR;
     }
     proxy.loop = EV_DEFAULT;
+    proxy.conns.loop = proxy.loop;
     ev_now_update(proxy.loop);
     proxy.start_ms = proxy_now_ms();
     if (getrandom(r, sizeof(r), 0) != sizeof(r)) {
@@ -507,10 +509,10 @@ proxy_teardown(void)
 {
     log_notice("slotcache-proxy is now ready to exit, bye bye...");
     proxy.tearing_down = true;
-    while (proxy.clients != NULL) {
-        front_free(proxy.clients);
+    while (proxy.conns.all != NULL) {
+        front_free(front_of(proxy.conns.all));
     }
-    proxy.pending_write = proxy.to_close = NULL;
+    proxy.conns.pending_write = proxy.conns.to_close = NULL;
     listener_close(&listener);
     http_close(&metrics);
     health_teardown();
@@ -582,7 +584,7 @@ proxy_info(struct sbuf *s, const char *section)
     }
     if (all || strcasecmp(section, "clients") == 0) {
         stats_info_section(s, "Clients");
-        stats_info_u64(s, "connected_clients", proxy.nclients);
+        stats_info_u64(s, "connected_clients", proxy.conns.n);
         stats_info_i64(s, "maxclients", proxy.opt.maxclients);
         stats_info_u64(s, "messages_in_flight", msg_in_use());
     }
@@ -624,7 +626,7 @@ proxy_metrics(struct sbuf *s)
 
     stats_prom_render(s, "slotcache_proxy", metric_desc, proxy.stats, PROXY_METRIC_COUNT, NULL);
     stats_prom_sample(s, "slotcache_proxy", "connected_clients", STATS_GAUGE,
-                      "client connections open", NULL, (double)proxy.nclients);
+                      "client connections open", NULL, (double)proxy.conns.n);
     for (int i = 0; i < router->nshards; i++) {
         const struct shard *sh = router->shards[i];
         for (int j = 0; j < sh->nmembers; j++) {

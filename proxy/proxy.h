@@ -8,6 +8,7 @@
 #pragma once
 
 #include "common/conf.h"
+#include "common/conn.h"
 #include "common/stats.h"
 #include "proxy/router.h"
 
@@ -88,12 +89,7 @@ struct proxy {
     ev_prepare before_sleep;
     ev_signal sig_term, sig_int, sig_hup;
 
-    struct front *clients;
-    uint64_t nclients;
-    uint64_t next_client_id;
-    struct front *pending_write;
-    struct front *to_close;
-    bool accept_paused;
+    struct conn_set conns; /* the clients, and those to flush or free before sleeping */
 
     uint64_t stats[PROXY_METRIC_COUNT];
     long long start_ms;

@@ -53,6 +53,7 @@ setup_once(void)
     conf_defaults(proxy_options);
     log_min_level = LL_NOTHING;
     proxy.loop = EV_DEFAULT;
+    proxy.conns.loop = proxy.loop;
     proxy.rcfg.mode = MODE_PARTITIONED;
     proxy.rcfg.shards = shards;
     proxy.rcfg.nshards = 3;
@@ -115,7 +116,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     reset_nodes();
     sc_assert(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0);
     front_create(sv[0], "127.0.0.1:1");
-    struct front *c = proxy.clients;
+    struct front *c = front_of(proxy.conns.all);
 
     for (size_t i = 0; i + 2 <= size;) {
         int who = data[i] % (FUZZ_NODES + 1);
@@ -130,7 +131,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         front_flush_all();
         drain(sv[1]);
-        if (proxy.clients != c) {
+        if (proxy.conns.all != &c->conn) {
             break; /* the client was closed (protocol error, QUIT) */
         }
     }
@@ -140,7 +141,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             back_fail(nodes[i]->conn, "fuzz input over");
         }
     }
-    if (proxy.clients == c) {
+    if (proxy.conns.all == &c->conn) {
         front_close_async(c);
     }
     front_flush_all();
