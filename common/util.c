@@ -472,6 +472,28 @@ util_glob_match(const char *pat, size_t plen, const char *s, size_t slen, bool n
     return glob_rec(pat, pat + plen, s, s + slen, nocase, 0, &skip);
 }
 
+uint32_t
+util_nocase_hash(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (uint32_t)tolower((unsigned char)s[i]);
+        h *= 16777619u;
+    }
+    return h;
+}
+
+bool
+util_nocase_eq_lower(const char *name, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (name[i] == '\0' || name[i] != tolower((unsigned char)s[i])) {
+            return false;
+        }
+    }
+    return name[len] == '\0';
+}
+
 bool
 util_eq_nocase(const char *s, size_t len, const char *lit)
 {

@@ -51,6 +51,12 @@ int util_split_args(char *line, size_t len, util_arg_fn *fn, void *ctx);
 /* Glob match as redis's stringmatchlen: * ? [abc] [^a-z] and \ escapes. */
 bool util_glob_match(const char *pat, size_t plen, const char *s, size_t slen, bool nocase);
 
+/* FNV-1a over the lowercased bytes: command tables hash each request's
+ * first word with it, so it is on the hot path and allocates nothing. */
+uint32_t util_nocase_hash(const char *s, size_t len);
+/* Whether s[0..len) equals the lowercase NUL-terminated name, ignoring case. */
+bool util_nocase_eq_lower(const char *name, const char *s, size_t len);
+
 /* Case-insensitive compare of a counted string with a C string literal. */
 bool util_eq_nocase(const char *s, size_t len, const char *lit);
 

@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/util.h"
 #include "common/reply.h"
 #include "node/client.h"
 #include "node/evict.h"
@@ -24,34 +25,11 @@ static struct cmd *const family_tables[] = {
     cmd_string_table, cmd_keys_table, cmd_hash_table, cmd_server_table, cmd_multi_table,
 };
 
-/* FNV-1a over the lowercased name: the dispatcher hashes each request's
- * first word, so this is on the hot path and allocates nothing. */
-static uint32_t
-name_hash(const char *s, size_t len)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (uint32_t)tolower((unsigned char)s[i]);
-        h *= 16777619u;
-    }
-    return h;
-}
-
-static bool
-name_eq(const char *name, const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        if (name[i] == '\0' || name[i] != tolower((unsigned char)s[i])) {
-            return false;
-        }
-    }
-    return name[len] == '\0';
-}
 
 static void
 index_add(struct cmd *cmd)
 {
-    uint32_t i = name_hash(cmd->name, strlen(cmd->name)) & (CMD_INDEX_SIZE - 1);
+    uint32_t i = util_nocase_hash(cmd->name, strlen(cmd->name)) & (CMD_INDEX_SIZE - 1);
 
     while (index_slots[i] != NULL) {
         sc_assert(strcmp(index_slots[i]->name, cmd->name) != 0); /* defined twice */
@@ -85,9 +63,9 @@ cmd_lookup(const struct bstr *name)
     if (name->len == 0 || name->len > CMD_NAME_MAX) {
         return NULL;
     }
-    uint32_t i = name_hash(name->data, name->len) & (CMD_INDEX_SIZE - 1);
+    uint32_t i = util_nocase_hash(name->data, name->len) & (CMD_INDEX_SIZE - 1);
     while (index_slots[i] != NULL) {
-        if (name_eq(index_slots[i]->name, name->data, name->len)) {
+        if (util_nocase_eq_lower(index_slots[i]->name, name->data, name->len)) {
             return index_slots[i];
         }
         i = (i + 1) & (CMD_INDEX_SIZE - 1);
@@ -101,7 +79,7 @@ cmd_lookup_sub(const struct cmd *parent, const struct bstr *name)
     size_t plen = strlen(parent->name);
 
     for (struct cmd *sub = parent->subcmds; sub != NULL && sub->name != NULL; sub++) {
-        if (name_eq(sub->name + plen + 1, name->data, name->len)) {
+        if (util_nocase_eq_lower(sub->name + plen + 1, name->data, name->len)) {
             return sub;
         }
     }

@@ -116,27 +116,6 @@ static const struct {
 static struct pcmd cmds[ARRAY_LEN(rows)];
 static struct pcmd *index_slots[CMDTAB_SIZE];
 
-static uint32_t
-name_hash(const char *s, size_t len)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (uint32_t)tolower((unsigned char)s[i]);
-        h *= 16777619u;
-    }
-    return h;
-}
-
-static bool
-name_eq(const char *name, const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        if (name[i] == '\0' || name[i] != tolower((unsigned char)s[i])) {
-            return false;
-        }
-    }
-    return name[len] == '\0';
-}
 
 static bool
 has_flag(const char *flags, const char *word)
@@ -173,7 +152,7 @@ parse_flags(const char *f)
 static void
 index_add(struct pcmd *c)
 {
-    uint32_t i = name_hash(c->name, strlen(c->name)) & (CMDTAB_SIZE - 1);
+    uint32_t i = util_nocase_hash(c->name, strlen(c->name)) & (CMDTAB_SIZE - 1);
     while (index_slots[i] != NULL) {
         i = (i + 1) & (CMDTAB_SIZE - 1);
     }
@@ -184,10 +163,10 @@ const struct pcmd *
 cmdtab_find(const char *name)
 {
     size_t len = strlen(name);
-    uint32_t i = name_hash(name, len) & (CMDTAB_SIZE - 1);
+    uint32_t i = util_nocase_hash(name, len) & (CMDTAB_SIZE - 1);
 
     while (index_slots[i] != NULL) {
-        if (name_eq(index_slots[i]->name, name, len)) {
+        if (util_nocase_eq_lower(index_slots[i]->name, name, len)) {
             return index_slots[i];
         }
         i = (i + 1) & (CMDTAB_SIZE - 1);
@@ -201,9 +180,9 @@ find_counted(const char *s, size_t len)
     if (len == 0 || len > CMDTAB_NAME_MAX) {
         return NULL;
     }
-    uint32_t i = name_hash(s, len) & (CMDTAB_SIZE - 1);
+    uint32_t i = util_nocase_hash(s, len) & (CMDTAB_SIZE - 1);
     while (index_slots[i] != NULL) {
-        if (name_eq(index_slots[i]->name, s, len)) {
+        if (util_nocase_eq_lower(index_slots[i]->name, s, len)) {
             return index_slots[i];
         }
         i = (i + 1) & (CMDTAB_SIZE - 1);
