@@ -15,10 +15,16 @@
 #                  (c2) the node again at its own empty used_memory + the same
 #                  number of keys at its own bytes per key, which compares the
 #                  eviction policies alone at equal key capacity
+#   e. readthrough the miss path: slotcache-proxy (partitioned, three nodes) with
+#                  slotcache-loader on a throwaway PostgreSQL holding 200,000
+#                  rows of the sample data (bench/readthrough.py); over distinct
+#                  keys, loads/s with 50 clients and p50/p99 of a miss vs a hit
+#                  (50 clients, and one client), BENCH_RUNS runs; medians
 #
 # Every command is printed as run; raw numbers go to build/bench/results.txt.
 # Environment: BENCH_RUNS (default 3), BENCH_QUICK=1 (every size / 10, for a
-# smoke run), BENCH_SECTIONS (default "throughput memory hitrate proxy"),
+# smoke run), BENCH_SECTIONS (default "throughput memory hitrate proxy
+# readthrough"),
 # SC_BIN_DIR (default bin).  Exits non-zero if anything failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +33,7 @@ BIN_DIR=${SC_BIN_DIR:-bin}
 NODE=$BIN_DIR/slotcache-node
 PROXY=$BIN_DIR/slotcache-proxy
 BENCH=$BIN_DIR/slotcache-bench
-SECTIONS=${BENCH_SECTIONS:-throughput memory hitrate proxy}
+SECTIONS=${BENCH_SECTIONS:-throughput memory hitrate proxy readthrough}
 REDIS_SERVER=$(command -v redis-server || true)
 RUNS=${BENCH_RUNS:-3}
 QUICK=${BENCH_QUICK:-0}
@@ -440,12 +446,75 @@ CONF
     SUMMARY+=("$(printf '%-44s %s' "proxy added p50 latency (slotcache/nutcracker)" "$(ratio "$add_s" "$add_n")")")
 }
 
+# ---- e. read-through ----
+
+# bench/readthrough.py starts the stack (PostgreSQL, slotcache-loader, three
+# nodes, a partitioned proxy with `loader`), runs slotcache-bench over
+# distinct keys of table koi -- pass 1 every key once (all misses, each a
+# load from the database), pass 2 the same keys (all hits), checked against
+# the proxy's counters -- with one client and with RT_CLIENTS, and writes the
+# raw figures; this records them and prints the table.  No anchor: redis has
+# no read-through; the figures stand beside each other (miss vs hit).
+RT_ROWS=$((200000 / SCALE))
+RT_CLIENTS=50
+declare -A RT
+
+rt_row() {
+    printf '%-56s | %14s\n' "$1" "$(fmt_num "${3:-%.0f}" "$2")"
+}
+
+section_readthrough() {
+    local loader=$BIN_DIR/slotcache-loader raw=$TMP/readthrough.txt name value c
+    echo
+    echo "---- e. read-through: slotcache-proxy (partitioned, 3 nodes) -> slotcache-loader -> PostgreSQL"
+    if [ ! -x "$loader" ]; then
+        fail_note "read-through: skipped, $loader is missing"
+        return 0
+    fi
+    cp "$loader" "$TMP/bin/"
+    mkdir -p "$TMP/readthrough"
+    local argv=(/usr/bin/python3 bench/readthrough.py --bin-dir "$TMP/bin" --rows "$RT_ROWS"
+        --runs "$RUNS" --clients "$RT_CLIENTS" --single-keys "$((2000 / SCALE))"
+        --workdir "$TMP/readthrough" --out "$raw")
+    show_cmd "${argv[@]}"
+    if ! "${argv[@]}"; then
+        fail_note "read-through: bench/readthrough.py failed (its output is above)"
+    fi
+    [ -s "$raw" ] || return 0
+    while IFS='=' read -r name value; do
+        record "readthrough.$name" "$value"
+        RT[$name]=$value
+    done <"$raw"
+
+    c=median.c$RT_CLIENTS
+    echo
+    echo "== e. read-through, medians of $RUNS runs, each over ${RT[keys_per_run]:-?} distinct keys of $RT_ROWS rows"
+    printf '%-56s | %14s\n' metric value
+    printf '%s\n' "---------------------------------------------------------+---------------"
+    rt_row "loads/s, $RT_CLIENTS clients (pass 1: every GET a miss)" "${RT[$c.loads_per_s]:-}"
+    rt_row "miss p50 us, $RT_CLIENTS clients" "${RT[$c.miss_p50_us]:-}" %.1f
+    rt_row "miss p99 us, $RT_CLIENTS clients" "${RT[$c.miss_p99_us]:-}" %.1f
+    rt_row "hits/s, $RT_CLIENTS clients (pass 2: same keys, all hits)" "${RT[$c.hits_per_s]:-}"
+    rt_row "hit p50 us, $RT_CLIENTS clients" "${RT[$c.hit_p50_us]:-}" %.1f
+    rt_row "hit p99 us, $RT_CLIENTS clients" "${RT[$c.hit_p99_us]:-}" %.1f
+    rt_row "miss p50 us, one client" "${RT[median.c1.miss_p50_us]:-}" %.1f
+    rt_row "miss p99 us, one client" "${RT[median.c1.miss_p99_us]:-}" %.1f
+    rt_row "hit p50 us, one client" "${RT[median.c1.hit_p50_us]:-}" %.1f
+    rt_row "hit p99 us, one client" "${RT[median.c1.hit_p99_us]:-}" %.1f
+    rt_row "loads/s, one client" "${RT[median.c1.loads_per_s]:-}"
+    rt_row "loader's SQL query p50 us (bucket upper bound)" "${RT[median.loader_query_p50_us]:-}"
+    rt_row "loader's SQL query p99 us (bucket upper bound)" "${RT[median.loader_query_p99_us]:-}"
+    SUMMARY+=("$(printf '%-44s %s' "read-through miss/hit p50, one client" "$(ratio "${RT[median.c1.miss_p50_us]:-}" "${RT[median.c1.hit_p50_us]:-}")")")
+    SUMMARY+=("$(printf '%-44s %s' "read-through loads/s / hits/s, $RT_CLIENTS clients" "$(ratio "${RT[$c.loads_per_s]:-}" "${RT[$c.hits_per_s]:-}")")")
+}
+
 for section in $SECTIONS; do
     case "$section" in
     throughput) section_throughput ;;
     memory) section_memory ;;
     hitrate) section_hit_ratio ;;
     proxy) section_proxy ;;
+    readthrough) section_readthrough ;;
     *) fail_note "unknown section $section" ;;
     esac
 done
