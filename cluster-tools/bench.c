@@ -1839,6 +1839,17 @@ fmt_ratio(char *buf, size_t cap, bool has, double v, const char *none)
     return buf;
 }
 
+/* A proxy's loads, or `none` where the target has no loader (a node). */
+static const char *
+fmt_loads(char *buf, size_t cap, const struct pass_view *v, const char *none)
+{
+    if (!v->has_loads) {
+        return none;
+    }
+    snprintf(buf, cap, "%llu", v->loads);
+    return buf;
+}
+
 static void
 print_header(const struct run_cfg *cfg)
 {
@@ -1930,10 +1941,7 @@ csv_write(FILE *f, const struct run_cfg *cfg, const struct pass_result *res)
     for (long long i = 0; i < cfg->passes; i++) {
         const struct pass_result *p = &res[i];
         struct pass_view v = pass_view(p);
-        char b1[32], b2[32], loads[32] = "";
-        if (v.has_loads) {
-            snprintf(loads, sizeof(loads), "%llu", v.loads);
-        }
+        char b1[32], b2[32], b3[32];
         fprintf(f,
                 "%s,%llu,%lld,%lld,%g,%g,%llu,%s,%lld,%llu,%llu,%llu,%llu,%.6f,%.3f,%llu,%llu,"
                 "%s,%llu,%llu,%s,%s",
@@ -1944,7 +1952,8 @@ csv_write(FILE *f, const struct run_cfg *cfg, const struct pass_result *res)
                 (unsigned long long)p->cnt.errors, p->seconds, v.throughput, v.hits, v.misses,
                 fmt_ratio(b1, sizeof(b1), v.has_ratio, v.hit_ratio, ""),
                 (unsigned long long)p->cnt.hits, (unsigned long long)p->cnt.nils,
-                fmt_ratio(b2, sizeof(b2), v.has_client_ratio, v.client_hit_ratio, ""), loads);
+                fmt_ratio(b2, sizeof(b2), v.has_client_ratio, v.client_hit_ratio, ""),
+                fmt_loads(b3, sizeof(b3), &v, ""));
         for (int k = 0; k < OP_NCLASS; k++) {
             const struct hist *h = &p->hist[k];
             fprintf(f, ",%llu", (unsigned long long)h->count);
@@ -2022,10 +2031,7 @@ static void
 json_pass(FILE *f, int pass, const struct pass_result *p)
 {
     struct pass_view v = pass_view(p);
-    char b1[32], b2[32], loads[32] = "null";
-    if (v.has_loads) {
-        snprintf(loads, sizeof(loads), "%llu", v.loads);
-    }
+    char b1[32], b2[32], b3[32];
     fprintf(f,
             "{\"pass\": %d, \"requests\": %llu, \"gets\": %llu, \"sets\": %llu, "
             "\"errors\": %llu, \"seconds\": %.6f, \"throughput\": %.3f,\n"
@@ -2035,8 +2041,9 @@ json_pass(FILE *f, int pass, const struct pass_result *p)
             "\"counters_agree\": %s,\n     \"latency_us\": {",
             pass, v.requests, (unsigned long long)p->cnt.gets, (unsigned long long)p->cnt.sets,
             (unsigned long long)p->cnt.errors, p->seconds, v.throughput, v.hits, v.misses,
-            fmt_ratio(b1, sizeof(b1), v.has_ratio, v.hit_ratio, "null"), loads,
-            (unsigned long long)p->cnt.hits, (unsigned long long)p->cnt.nils,
+            fmt_ratio(b1, sizeof(b1), v.has_ratio, v.hit_ratio, "null"),
+            fmt_loads(b3, sizeof(b3), &v, "null"), (unsigned long long)p->cnt.hits,
+            (unsigned long long)p->cnt.nils,
             fmt_ratio(b2, sizeof(b2), v.has_client_ratio, v.client_hit_ratio, "null"),
             v.agree ? "true" : "false");
     for (int k = 0; k < OP_NCLASS; k++) {
