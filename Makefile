@@ -3,7 +3,7 @@
 #   make            build every binary into bin/ (release: -O2, jemalloc)
 #   make test       every test, release build and again under ASan+UBSan
 #   make bench      benchmarks against redis-server (and nutcracker), with ratios
-#   make up         start the default topology locally
+#   make up         start the default topology locally (make down stops it)
 #   make fuzz       libFuzzer harnesses (clang), for long runs: make fuzz-run FUZZ_SECONDS=600
 #
 # V selects the flavour: release (default) or asan.  Objects go to build/$(V);
@@ -49,11 +49,14 @@ COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
 NODE_OBJ   := $(NODE_SRC:%.c=$(B)/%.o)
 PROXY_OBJ  := $(PROXY_SRC:%.c=$(B)/%.o)
 LOADER_OBJ := $(LOADER_SRC:%.c=$(B)/%.o)
+CLI_SRC    := $(wildcard cluster-tools/cli_*.c)
+CLI_OBJ    := $(CLI_SRC:%.c=$(B)/%.o)
 
 LIBCOMMON := $(B)/libcommon.a
 LIBNODE   := $(B)/libnode.a
 LIBPROXY  := $(B)/libproxy.a
 LIBLOADER := $(B)/libloader.a
+LIBCLI    := $(B)/libcli.a
 
 BINARIES := $(BINDIR)/slotcache-node $(BINDIR)/slotcache-proxy
 ifneq ($(wildcard loader/main.c),)
@@ -61,6 +64,9 @@ BINARIES += $(BINDIR)/slotcache-loader
 endif
 ifneq ($(wildcard cluster-tools/bench.c),)
 BINARIES += $(BINDIR)/slotcache-bench
+endif
+ifneq ($(wildcard cluster-tools/cli.c),)
+BINARIES += $(BINDIR)/slotcache-cli
 endif
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
@@ -124,6 +130,20 @@ $(BINDIR)/slotcache-bench: $(B)/cluster-tools/bench.o $(LIBNODE) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lhiredis $(LDLIBS)
 
+# slotcache-cli: its modules are a library, so its unit test links the
+# pure ones (slot sets, plans, maps, arguments) without the main.
+$(LIBCLI): $(CLI_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BINDIR)/slotcache-cli: $(B)/cluster-tools/cli.o $(LIBCLI) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lhiredis $(LDLIBS)
+
+$(B)/tests/test_cli: tests/unit/test_cli.c $(LIBCLI) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBCLI) $(LIBCOMMON) -lhiredis $(LDLIBS)
+
 # Unit tests link the libraries: a test pulls in only the modules it uses.
 TEST_LIBS := $(LIBLOADER) $(LIBPROXY) $(LIBNODE) $(PROTO_OBJ) $(LIBCOMMON)
 TEST_LDLIBS := -lpq -lprotobuf-c $(LDLIBS)
@@ -184,11 +204,14 @@ fuzz-run: fuzz
 bench: all
 	bench/run.sh
 
+# make up = slotcache-cli up partitioned: PostgreSQL with the sample data,
+# three nodes, the loader and the proxy on 127.0.0.1:7000 (run/ holds their
+# logs and pids); make down stops exactly those.
 up: all
-	scripts/up.sh
+	$(BINDIR)/slotcache-cli up partitioned
 
-down:
-	scripts/down.sh
+down: $(BINDIR)/slotcache-cli
+	$(BINDIR)/slotcache-cli down
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
