@@ -522,9 +522,9 @@ proxy_teardown(void)
     ev_signal_stop(proxy.loop, &proxy.sig_int);
     ev_signal_stop(proxy.loop, &proxy.sig_hup);
     loader_client_teardown();
-    readthru_teardown();
     migrate_teardown();
     router_teardown();
+    readthru_teardown();
     msg_teardown();
     cmdtab_teardown();
     if (proxy.opt.pidfile[0] != '\0') {

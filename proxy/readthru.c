@@ -28,12 +28,17 @@ struct waiter {
     void *ctx;
 };
 
-/* One load in flight and everyone waiting for it. */
+/* One load in flight and everyone waiting for it.  A loaded value stays
+ * here (storing) until the node acknowledges its SET: a GET that reached the
+ * node before the SET misses there, and answering its miss from the flight
+ * is what keeps that second miss from costing a second query. */
 struct flight {
     struct ht_node node;
     struct waiter *waiters;
     int n, cap;
     bool store;
+    bool storing;
+    struct seg loaded;  /* while storing: the reply every late miss gets */
     long long started_us;
     size_t klen;
     char key[];
@@ -103,7 +108,8 @@ free_node(void *ctx, struct ht_node *n)
 void
 readthru_teardown(void)
 {
-    /* In-flight loads were failed by loader_client_teardown. */
+    /* In-flight loads were failed by loader_client_teardown, and stores
+     * by router_teardown (which therefore runs first). */
     ht_foreach(&negatives, free_node, NULL);
     ht_deinit(&negatives);
     ht_deinit(&flights);
@@ -197,16 +203,31 @@ readthru_cron(void)
 /* ---- loads ---- */
 
 static void
-ignore_done(struct msg *m)
+flight_free(struct flight *f)
 {
-    (void)m;
+    seg_release(&f->loaded);
+    mem_free(f->waiters);
+    mem_free(f);
 }
 
-/* Caches a loaded value on the key's shard; a failure there only costs a
- * future miss. */
+/* The shard answered the SET (or the proxy failed it): from now on a miss
+ * on the node is a real miss again. */
 static void
-store_value(const char *key, size_t klen, const uint8_t *value, size_t vlen, uint32_t ttl)
+store_done(struct msg *m)
 {
+    struct flight *f = m->ctx;
+
+    ht_remove(&flights, &f->node, ht_hash(f->key, f->klen));
+    flight_free(f);
+}
+
+/* Caches f's loaded value on the key's shard; a failure there only costs a
+ * future miss.  store_done may run before this returns (shard down). */
+static void
+store_value(struct flight *f, const uint8_t *value, size_t vlen, uint32_t ttl)
+{
+    const char *key = f->key;
+    size_t klen = f->klen;
     char num[UTIL_LL_STR_SIZE];
     struct bufq *out = front_out();
     struct msg *m = msg_get();
@@ -222,7 +243,8 @@ store_value(const char *key, size_t klen, const uint8_t *value, size_t vlen, uin
     resp_add_bulk(out, "NX", 2);
     m->req = front_take_out();
     m->flags = MSG_WRITE;
-    m->on_done = ignore_done;
+    m->on_done = store_done;
+    m->ctx = f;
     m->slot = (int32_t)slot_of(key, klen);
     front_route_shard(m, router_shard_of((unsigned)m->slot));
     msg_put(&m);
@@ -260,15 +282,12 @@ static void
 load_done(void *ctx, const struct loader_result *r)
 {
     struct flight *f = ctx;
-    uint64_t h = ht_hash(f->key, f->klen);
+    bool store = false;
 
-    ht_remove(&flights, &f->node, h);
     proxy.stats[STAT_load_latency_us_total] += (uint64_t)(proxy_now_us() - f->started_us);
     if (r->status == LOADER_OK) {
         proxy.stats[STAT_loads_found]++;
-        if (f->store) {
-            store_value(f->key, f->klen, r->value, r->len, r->ttl_seconds);
-        }
+        store = f->store;
     } else if (no_row(r->status)) {
         proxy.stats[STAT_loads_not_found]++;
         negative_add(f->key, f->klen);
@@ -281,9 +300,16 @@ load_done(void *ctx, const struct loader_result *r)
     for (int i = 0; i < f->n; i++) {
         f->waiters[i].fn(f->waiters[i].ctx, &reply);
     }
-    seg_release(&reply);
-    mem_free(f->waiters);
-    mem_free(f);
+    if (!store) {
+        seg_release(&reply);
+        ht_remove(&flights, &f->node, ht_hash(f->key, f->klen));
+        flight_free(f);
+        return;
+    }
+    f->loaded = reply;
+    f->storing = true;
+    f->n = 0;
+    store_value(f, r->value, r->len, r->ttl_seconds);
 }
 
 void
@@ -298,6 +324,11 @@ readthru_key(const char *key, size_t len, bool store, readthru_fn *fn, void *ctx
         return;
     }
     struct flight *f = (struct flight *)ht_find(&flights, key, len, h);
+    if (f != NULL && f->storing) {
+        proxy.stats[STAT_loads_joined]++;
+        fn(ctx, &f->loaded);
+        return;
+    }
     bool fresh = f == NULL;
     if (fresh) {
         f = mem_calloc(1, sizeof(*f) + len);
