@@ -16,11 +16,22 @@
 struct evict_options evict_opts;
 
 const struct conf_enum evict_policy_names[] = {
-    /* redis's order: CONFIG SET's error lists them this way */
-    {"volatile-lru", EVICT_VOLATILE_LRU},     {"volatile-lfu", EVICT_VOLATILE_LFU},
-    {"volatile-random", EVICT_VOLATILE_RANDOM}, {"volatile-ttl", EVICT_VOLATILE_TTL},
-    {"allkeys-lru", EVICT_ALLKEYS_LRU},       {"allkeys-lfu", EVICT_ALLKEYS_LFU},
-    {"allkeys-random", EVICT_ALLKEYS_RANDOM}, {"noeviction", EVICT_NOEVICTION},
+    /* redis's order first: CONFIG SET's error lists them this way, so it
+     * reads as redis's with ours after it */
+    {"volatile-lru", EVICT_VOLATILE_LRU},
+    {"volatile-lfu", EVICT_VOLATILE_LFU},
+    {"volatile-random", EVICT_VOLATILE_RANDOM},
+    {"volatile-ttl", EVICT_VOLATILE_TTL},
+    {"allkeys-lru", EVICT_ALLKEYS_LRU},
+    {"allkeys-lfu", EVICT_ALLKEYS_LFU},
+    {"allkeys-random", EVICT_ALLKEYS_RANDOM},
+    {"noeviction", EVICT_NOEVICTION},
+    {"volatile-sieve", EVICT_VOLATILE_SIEVE},
+    {"allkeys-sieve", EVICT_ALLKEYS_SIEVE},
+    {"volatile-s3fifo", EVICT_VOLATILE_S3FIFO},
+    {"allkeys-s3fifo", EVICT_ALLKEYS_S3FIFO},
+    {"volatile-wtinylfu", EVICT_VOLATILE_WTINYLFU},
+    {"allkeys-wtinylfu", EVICT_ALLKEYS_WTINYLFU},
     {NULL, 0},
 };
 
@@ -67,6 +78,12 @@ static const struct evict_ops *const policies[EVICT_POLICY_COUNT] = {
     [EVICT_VOLATILE_RANDOM] = &evict_random_volatile,
     [EVICT_ALLKEYS_RANDOM] = &evict_random_allkeys,
     [EVICT_VOLATILE_TTL] = &evict_ttl_volatile,
+    [EVICT_VOLATILE_SIEVE] = &evict_sieve_volatile,
+    [EVICT_ALLKEYS_SIEVE] = &evict_sieve_allkeys,
+    [EVICT_VOLATILE_S3FIFO] = &evict_s3fifo_volatile,
+    [EVICT_ALLKEYS_S3FIFO] = &evict_s3fifo_allkeys,
+    [EVICT_VOLATILE_WTINYLFU] = &evict_wtinylfu_volatile,
+    [EVICT_ALLKEYS_WTINYLFU] = &evict_wtinylfu_allkeys,
     [EVICT_NOEVICTION] = &evict_noeviction,
 };
 

@@ -7,80 +7,52 @@
  * in one doubly linked list in access order (the links are in the item, so
  * this costs no allocation): an access moves the key to the head, the victim
  * is the tail.  O(1) per access and per eviction, exact at any rate.
+ *
+ * Cost: nothing beyond the 40-byte item header every key has (prev/next).
  */
 #include "node/evict.h"
 
 #include <stddef.h>
 
-static struct item *head; /* most recently used */
-static struct item *tail; /* least recently used: the next victim */
+static struct evict_list lru;
 
 static void
 lru_start(void)
 {
-    head = tail = NULL;
+    evict_list_init(&lru);
 }
 
 static void
 lru_attach(struct item *it)
 {
-    it->prev = NULL;
-    it->next = head;
-    if (head != NULL) {
-        head->prev = it;
-    } else {
-        tail = it;
-    }
-    head = it;
+    evict_list_push(&lru, it);
 }
 
 static void
 lru_detach(struct item *it)
 {
-    if (it->prev != NULL) {
-        it->prev->next = it->next;
-    } else {
-        head = it->next;
-    }
-    if (it->next != NULL) {
-        it->next->prev = it->prev;
-    } else {
-        tail = it->prev;
-    }
-    it->prev = it->next = NULL;
+    evict_list_remove(&lru, it);
 }
 
 static void
 lru_touch(struct item *it)
 {
-    if (it != head) {
-        lru_detach(it);
-        lru_attach(it);
+    if (it != lru.head) {
+        evict_list_remove(&lru, it);
+        evict_list_push(&lru, it);
     }
 }
 
-/* to is a copy of from's header: point the neighbours at it. */
 static void
 lru_moved(struct item *from, struct item *to)
 {
-    if (to->prev != NULL) {
-        to->prev->next = to;
-    }
-    if (to->next != NULL) {
-        to->next->prev = to;
-    }
-    if (head == from) {
-        head = to;
-    }
-    if (tail == from) {
-        tail = to;
-    }
+    evict_list_moved(&lru, from, to);
 }
 
 static struct item *
 lru_victim(void)
 {
-    return tail;
+    return lru.tail;
 }
 
 const struct evict_ops evict_lru_allkeys = {
