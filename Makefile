@@ -126,7 +126,7 @@ $(BINDIR)/slotcache-node: $(B)/node/main.o $(LIBNODE) $(LIBCOMMON)
 
 # Tools are hiredis clients; the bench also links the node's eviction
 # policies (its offline replay runs their own code).
-$(BINDIR)/slotcache-bench: $(B)/cluster-tools/bench.o $(LIBNODE) $(LIBCOMMON)
+$(BINDIR)/slotcache-bench: $(B)/cluster-tools/bench.o $(B)/cluster-tools/replay.o $(LIBNODE) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lhiredis $(LDLIBS)
 

@@ -35,6 +35,7 @@
  * Errors are returned with their text in a struct bench_err and reported
  * once, in main, on stderr; the exit status is then 1.
  */
+#include "cluster-tools/replay.h"
 #include "common/defs.h"
 #include "common/log.h"
 #include "common/rand.h"
@@ -305,12 +306,15 @@ cmd_trace(int argc, char **argv, struct bench_err *err)
     long long keys = 0, requests = 0, seed = 1;
     double alpha = 0;
     const char *prefix = "key:";
+    long long shift = 0, shift_by = 0; /* the hot set moves every N requests: replay.h */
     struct opt opts[] = {
         {"keys", OPT_INT, &keys, 1, (double)BENCH_MAX_KEYS, true},
         {"requests", OPT_INT, &requests, 0, (double)LLONG_MAX, true},
         {"zipf", OPT_DOUBLE, &alpha, 0, 100, true},
         {"seed", OPT_INT, &seed, (double)LLONG_MIN, (double)LLONG_MAX, false},
         {"prefix", OPT_STR, &prefix, 0, 0, false},
+        {"shift", OPT_INT, &shift, 0, (double)LLONG_MAX, false},
+        {"shift-by", OPT_INT, &shift_by, 0, (double)BENCH_MAX_KEYS, false},
     };
     if (opts_parse(opts, ARRAY_LEN(opts), argc, argv, err) != SC_OK) {
         return SC_ERR;
@@ -324,6 +328,7 @@ cmd_trace(int argc, char **argv, struct bench_err *err)
     uint64_t state = (uint64_t)seed;
     for (long long i = 0; i < requests; i++) {
         long long rank = zipf_rank(cum, keys, rand_splitmix64(&state));
+        rank = replay_shift_key(rank, i, keys, shift, shift_by);
         printf("%s%0*lld\n", prefix, BENCH_KEY_DIGITS, rank);
     }
     free(cum);
@@ -2258,6 +2263,8 @@ static const char usage[] =
     "  slotcache-bench trace --keys N --requests M --zipf ALPHA [--seed S] [--prefix key:]\n"
     "      a Zipf(ALPHA) trace over N keys, one key a line on stdout; rank 1 is the\n"
     "      most popular and is key <prefix>000000000001\n"
+    "      --shift R [--shift-by K]: every R requests the K most popular keys (default 1%)\n"
+    "      become the least popular and every other key moves up K ranks\n"
     "  slotcache-bench readthrough [--host H] [--port P] --trace FILE [--value-size 100]\n"
     "                              [--pipeline 32]\n"
     "      replays FILE: GET, and SET on a nil reply; prints the server's and the\n"
@@ -2291,7 +2298,10 @@ static const char usage[] =
     "      returns rows on a miss), and the run fails unless the server's\n"
     "      keyspace_hits/misses agree (needs --workload scan --passes 2+)\n"
     "    --csv FILE  --json FILE  --progress 0|1 (default: when stderr is a tty)\n"
-    "    --dry-run 1: print 'connection GET|SET key' per request instead of sending\n";
+    "    --dry-run 1: print 'connection GET|SET key' per request instead of sending\n"
+    "  slotcache-bench replay --trace FILE --capacity-keys N [--policy NAME ...] [--seed S]\n"
+    "      replays FILE offline through the node's eviction policies (maxmemory-policy\n"
+    "      names), lru-exact and opt (Belady) at N keys; one hit_ratio line per policy\n";
 
 int
 main(int argc, char **argv)
@@ -2314,6 +2324,8 @@ main(int argc, char **argv)
         rc = cmd_readthrough(argc - 2, argv + 2, &err);
     } else if (strcmp(argv[1], "fill") == 0) {
         rc = cmd_fill(argc - 2, argv + 2, &err);
+    } else if (strcmp(argv[1], "replay") == 0) {
+        rc = replay_cmd(argc - 2, argv + 2, err.msg, sizeof(err.msg));
     } else if (strcmp(argv[1], "run") == 0) {
         rc = cmd_run(argc - 2, argv + 2, &err);
     } else {
