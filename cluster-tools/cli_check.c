@@ -58,12 +58,12 @@ check_print_map(const struct topo *t, const long long *keys)
         printf("shard %d: %d slots: %s\n", s->id, slots_count(&s->slots),
                spec.len > 0 ? spec.data : "(none)");
         for (int j = 0; j < s->nmembers; j++, k++) {
-            printf("    %-22s %-8s", s->members[j].addr,
-                   s->members[j].state[0] != '\0' ? s->members[j].state : "-");
+            const char *state = s->members[j].state[0] != '\0' ? s->members[j].state : "-";
             if (keys != NULL && keys[k] >= 0) {
-                printf(" %lld keys", keys[k]);
+                printf("    %-22s %-8s %lld key(s)\n", s->members[j].addr, state, keys[k]);
+            } else {
+                printf("    %-22s %s\n", s->members[j].addr, state);
             }
-            printf("\n");
         }
     }
     sbuf_free(&spec);

@@ -134,24 +134,32 @@ read_rows(const struct topo *t, struct node_row *rows)
     return failed;
 }
 
+/* The proxy's own sections only: INFO all and INFO loader also ask every
+ * node, and fail while one is unreachable -- when the table matters most. */
 static int
 sample_proxy(redisContext *c, struct proxy_sample *p, struct cli_err *err)
 {
-    char *info = client_info(c, "all", err);
+    struct cli_err ignored;
+    char *stats = client_info(c, "stats", err);
+    char *clients = stats != NULL ? client_info(c, "clients", err) : NULL;
+    char *loader = clients != NULL ? client_info(c, "loader", &ignored) : NULL;
 
-    if (info == NULL) {
+    if (clients == NULL) {
+        mem_free(stats);
         return SC_ERR;
     }
     p->at_ms = cli_now_ms();
-    p->commands = field(info, "total_commands_processed");
-    p->hits = field(info, "keyspace_hits");
-    p->misses = field(info, "keyspace_misses");
-    p->clients = field(info, "connected_clients");
-    p->loader_connected = field(info, "loader_connected");
-    if (!client_info_str(info, "loader", p->loader, sizeof(p->loader))) {
+    p->commands = field(stats, "total_commands_processed");
+    p->hits = field(stats, "keyspace_hits");
+    p->misses = field(stats, "keyspace_misses");
+    p->clients = field(clients, "connected_clients");
+    p->loader_connected = loader != NULL ? field(loader, "loader_connected") : -1;
+    if (loader == NULL || !client_info_str(loader, "loader", p->loader, sizeof(p->loader))) {
         p->loader[0] = '\0';
     }
-    mem_free(info);
+    mem_free(stats);
+    mem_free(clients);
+    mem_free(loader);
     return SC_OK;
 }
 
@@ -210,7 +218,11 @@ print_proxy_row(const char *addr, const struct topo *t, const struct node_row *r
     }
     snprintf(k, sizeof(k), "%lld", keys);
     human_bytes(used, u, sizeof(u));
-    human_bytes(maxm, m, sizeof(m));
+    if (maxm > 0) {
+        human_bytes(maxm, m, sizeof(m));
+    } else {
+        snprintf(m, sizeof(m), "none");
+    }
     ratio(p->hits, p->misses, hit, sizeof(hit));
     snprintf(e1, sizeof(e1), "%lld", ev);
     snprintf(e2, sizeof(e2), "%lld", ex);
@@ -261,7 +273,8 @@ frame(const struct info_options *o, struct frame_state *fs, struct cli_err *err)
     snprintf(addr, sizeof(addr), "%s:%d", o->host, o->port);
     printf("proxy %s: mode %s, %d shard(s), %d node(s), %lld client(s), loader %s\n", addr,
            topo_mode_name(t.mode), t.nshards, n, now.clients,
-           now.loader[0] == '\0'      ? "none"
+           now.loader_connected < 0   ? "unknown"
+           : now.loader[0] == '\0'    ? "none"
            : now.loader_connected > 0 ? "connected"
                                       : "not connected");
     printf(ROW_FMT, "NODE", "SHARD", "ROLE", "STATE", "KEYS", "USED", "MAXMEMORY", "POLICY", "HIT%",

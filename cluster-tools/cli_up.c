@@ -852,7 +852,12 @@ print_summary(const struct up *u)
     printf("  proxy       127.0.0.1:%-5d  metrics http://127.0.0.1:%d/metrics\n", u->port,
            u->proxy_metrics);
     for (int i = 0; i < u->nnodes; i++) {
-        printf("  node %d      127.0.0.1:%-5d\n", i + 1, u->node_port[i]);
+        unsigned lo = 0, hi = SLOT_COUNT - 1;
+        if (u->mode == TOPO_PARTITIONED) {
+            slots_even_part(i, u->nnodes, &lo, &hi);
+        }
+        printf("  node %d      127.0.0.1:%-5d  %s, slots %u-%u\n", i + 1, u->node_port[i],
+               u->mode == TOPO_REPLICATED ? "replica" : "primary", lo, hi);
     }
     printf("  loader      127.0.0.1:%-5d  metrics http://127.0.0.1:%d/metrics\n", u->loader_port,
            u->loader_metrics);
