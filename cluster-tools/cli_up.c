@@ -625,8 +625,14 @@ pg_start(struct up *u, struct cli_err *err)
     const char *initdb[] = {prog,       "-D", data,   "-A",        "trust",      "-U",
                             "postgres", "-E", "UTF8", "--no-sync", "--locale=C", NULL};
     if (run(u, initdb, log, NULL, as_pg, UP_INITDB_MS, err) != SC_OK) {
-        return cli_wrap(err, "PostgreSQL's initdb in %s (as user %s)", pgdir,
-                        as_pg ? "postgres, who must be able to reach that directory" : "you");
+        if (as_pg) {
+            return cli_wrap(err,
+                            "initdb in %s as user postgres (PostgreSQL refuses root), who must "
+                            "be able to enter it and every directory above it: chmod o+x them, "
+                            "or choose --dir elsewhere",
+                            pgdir);
+        }
+        return cli_wrap(err, "initdb in %s", pgdir);
     }
     if (pg_configure(pgdir, u->pg_port, err) != SC_OK) {
         return SC_ERR;
