@@ -14,7 +14,7 @@ PACKAGES=(
     postgresql postgresql-contrib
     # real clients and benchmark anchors
     redis-server redis-tools nutcracker
-    python3-redis python3-pytest python3-psycopg2
+    python3-redis python3-pytest python3-psycopg2 python3-yaml
     # charts, compose-file validation
     gnuplot-nox docker-compose
 )
