@@ -16,10 +16,13 @@
  * Source: Juncheng Yang, Yazhuo Zhang, Ziyue Qiu, Yao Yue, K. V. Rashmi,
  * "FIFO queues are all you need for cache eviction", SOSP 2023, with the
  * parameters of its reference implementation (libCacheSim S3FIFO.c: small
- * queue 10%, ghost 90%, move to M at 2 reads, counter capped at 3; before
- * the first eviction, new keys go to M once S holds 10% of the keys).
- * Sizes are in keys, not bytes: the node does not know its capacity in
- * keys, so "10% of the cache" is 10% of the keys it holds now.
+ * queue 10%, ghost 90%, move to M at 2 reads, counter capped at 3).  New
+ * keys always enter S unless G knows them, as in the paper's Algorithm 1:
+ * libCacheSim's later version sends them to M while the cache is not full
+ * yet, but a node cannot tell when it will be, and keys parked in M that way
+ * stay there unread for as long as S takes the evictions.  Sizes are in
+ * keys, not bytes: the node does not know its capacity in keys, so "10% of
+ * the cache" is 10% of the keys it holds now.
  *
  * Cost: the 40-byte item header (prev/next thread S or M; pbits hold the
  * counter and which queue), plus the ghost: 4-byte fingerprints in a ring
@@ -43,7 +46,6 @@
 
 static struct evict_list small, main_q;
 static struct evict_ghost ghost;
-static bool evicted; /* the cache has been full once */
 
 static void
 s3fifo_start(void)
@@ -51,7 +53,6 @@ s3fifo_start(void)
     evict_list_init(&small);
     evict_list_init(&main_q);
     evict_ghost_init(&ghost);
-    evicted = false;
 }
 
 static void
@@ -83,11 +84,7 @@ to_main(struct item *it)
 static void
 s3fifo_attach(struct item *it)
 {
-    uint64_t n = nkeys() + 1;
-
     if (ghost.live > 0 && evict_ghost_take(&ghost, evict_ghost_fp(item_hash(it)))) {
-        to_main(it);
-    } else if (!evicted && small.n >= n * S3FIFO_SMALL_PCT / 100) {
         to_main(it);
     } else {
         evict_list_push(&small, it);
@@ -158,7 +155,6 @@ s3fifo_victim(void)
         if (n == 0) {
             return NULL;
         }
-        evicted = true;
         if (small.n == 0 || small.n < n * S3FIFO_SMALL_PCT / 100) {
             return evict_main();
         }

@@ -291,7 +291,6 @@ sieve_del(int k)
 
 static struct q s3_small, s3_main, s3_ghost;
 static int s3_freq[NK];
-static bool s3_evicted;
 
 static void
 s3_reset(int cap)
@@ -299,7 +298,6 @@ s3_reset(int cap)
     ref_cap = cap;
     s3_small.n = s3_main.n = s3_ghost.n = 0;
     memset(s3_freq, 0, sizeof(s3_freq));
-    s3_evicted = false;
 }
 
 static void
@@ -318,7 +316,6 @@ s3_evict(void)
 {
     for (;;) {
         int n = s3_small.n + s3_main.n;
-        s3_evicted = true;
         if (s3_small.n == 0 || s3_small.n < n * 10 / 100) {
             while (s3_freq[s3_main.k[0]] > 0) {
                 int t = q_pop(&s3_main);
@@ -349,11 +346,8 @@ s3_read(int k, struct outcome *out)
         out->hit = true;
         return;
     }
-    int n = s3_small.n + s3_main.n + 1;
     s3_freq[k] = 0;
     if (q_remove(&s3_ghost, k)) {
-        q_push(&s3_main, k);
-    } else if (!s3_evicted && s3_small.n >= n * 10 / 100) {
         q_push(&s3_main, k);
     } else {
         q_push(&s3_small, k);
