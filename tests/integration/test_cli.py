@@ -200,18 +200,23 @@ def test_up_check_info_down(ups, topology, nodes):
     for i in range(nodes):
         assert "127.0.0.1:%d" % (u.port + 1 + i) in c.stdout
 
-    i = cli("info", "--port", u.port)
-    assert i.returncode == 0, i.stdout + i.stderr
+    # The row read through is cached once, whatever the topology; the
+    # proxy stores it after answering, so wait for it.
+    def info_with_the_row():
+        i = cli("info", "--port", u.port)
+        assert i.returncode == 0, i.stdout + i.stderr
+        rows = table_rows(i.stdout)
+        want = ["127.0.0.1:%d" % u.port]
+        if topology == "replicated":  # every replica holds it
+            want += ["127.0.0.1:%d" % (u.port + 1 + n) for n in range(nodes)]
+        return i if all(rows[a][4] == "1" for a in want) else None
+    i = servers.wait_until(info_with_the_row, timeout=10, what="info to count the cached row")
     rows = table_rows(i.stdout)
-    proxy = rows["127.0.0.1:%d" % u.port]
-    assert proxy[2] == "proxy"
-    assert proxy[4] == "1"  # the row read through is cached once, whatever the topology
+    assert rows["127.0.0.1:%d" % u.port][2] == "proxy"
     assert "mode %s" % topology in i.stdout and "loader connected" in i.stdout
     for n in range(nodes):
         node = rows["127.0.0.1:%d" % (u.port + 1 + n)]
         assert node[3] == "up" and node[6] == "256.00M" and node[7] == "allkeys-lru"
-    if topology == "replicated":
-        assert all(rows["127.0.0.1:%d" % (u.port + 1 + n)][4] == "1" for n in range(nodes))
 
     assert_down(u)
 
