@@ -26,7 +26,6 @@
 #include "common/sbuf.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,18 +41,7 @@ struct command {
 
 /* Commands return CLI_EXIT_USAGE with err set for bad arguments; main
  * prints the message and the command's usage. */
-static int usage(struct cli_err *err, const char *fmt, ...) SC_PRINTF(2, 3);
-
-static int
-usage(struct cli_err *err, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-    va_end(ap);
-    return CLI_EXIT_USAGE;
-}
+#define CLI_USAGE_ERROR(err, ...) (cli_fail((err), __VA_ARGS__), CLI_EXIT_USAGE)
 
 /* The proxy's address from --host and --port. */
 struct proxy_addr {
@@ -112,7 +100,7 @@ cmd_create(int argc, char **argv, struct cli_err *err)
     }
     int m = mode != NULL ? topo_mode_parse(mode) : -1;
     if (m < 0) {
-        usage(err, "--mode must be central, partitioned or replicated");
+        rc = CLI_USAGE_ERROR(err, "--mode must be central, partitioned or replicated");
     } else if (topo_create(&t, m, (const char *const *)addrs, n, (int)replicas, err) != SC_OK) {
         rc = CLI_EXIT_USAGE;
     } else {
@@ -146,7 +134,8 @@ cmd_check(int argc, char **argv, struct cli_err *err)
         return CLI_EXIT_USAGE;
     }
     if (config != NULL && (opts[0].seen || opts[1].seen)) {
-        return usage(err, "--config checks a file's nodes, --host/--port a proxy's: give one");
+        return CLI_USAGE_ERROR(err,
+                               "--config checks a file's nodes, --host/--port a proxy's: give one");
     }
     return config != NULL ? check_config(config, err) : check_proxy(a.host, (int)a.port, err);
 }
@@ -198,7 +187,7 @@ cmd_reshard(int argc, char **argv, struct cli_err *err)
         return CLI_EXIT_USAGE;
     }
     if (from == NULL || to == NULL || nslots == 0) {
-        return usage(err, "--from, --to and --slots are required");
+        return CLI_USAGE_ERROR(err, "--from, --to and --slots are required");
     }
     return move_reshard(a.host, (int)a.port, from, to, nslots, err);
 }
@@ -215,7 +204,7 @@ cmd_add_node(int argc, char **argv, struct cli_err *err)
         return CLI_EXIT_USAGE;
     }
     if (n == 0) {
-        return usage(err, "the new node's address is required");
+        return CLI_USAGE_ERROR(err, "the new node's address is required");
     }
     return move_add_node(a.host, (int)a.port, (const char *const *)addrs, n, err);
 }
@@ -232,7 +221,7 @@ cmd_del_node(int argc, char **argv, struct cli_err *err)
         return CLI_EXIT_USAGE;
     }
     if (n == 0) {
-        return usage(err, "the address of the node to remove is required");
+        return CLI_USAGE_ERROR(err, "the address of the node to remove is required");
     }
     return move_del_node(a.host, (int)a.port, addr[0], err);
 }
@@ -256,11 +245,11 @@ cmd_up(int argc, char **argv, struct cli_err *err)
         return CLI_EXIT_USAGE;
     }
     if (n == 0) {
-        return usage(err, "which topology: central, partitioned or replicated?");
+        return CLI_USAGE_ERROR(err, "which topology: central, partitioned or replicated?");
     }
     if (topo_mode_parse(topology[0]) < 0) {
-        return usage(err, "unknown topology '%s' (central, partitioned or replicated)",
-                     topology[0]);
+        return CLI_USAGE_ERROR(err, "unknown topology '%s' (central, partitioned or replicated)",
+                               topology[0]);
     }
     o.topology = topology[0];
     return up_run(&o, err);

@@ -4,13 +4,16 @@
 #include "cluster-tools/cli_slots.h"
 
 #include "common/defs.h"
+#include "common/mem.h"
 #include "common/sbuf.h"
-#include "common/util.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#define WORDS (SLOT_COUNT / 64)
+/* Room for any set: no list is longer than 8 characters a slot (pairs
+ * with gaps, "16380-16381,", come nearest), and slot_bitmap_format stops
+ * short of a full buffer rather than cut a range. */
+#define SLOTS_TEXT_MAX (SLOT_COUNT * 8)
 
 void
 slots_clear(struct slots *s)
@@ -21,19 +24,19 @@ slots_clear(struct slots *s)
 void
 slots_add(struct slots *s, unsigned slot)
 {
-    s->bits[slot / 64] |= 1ULL << (slot % 64);
+    slot_bitmap_add(s->bits, slot);
 }
 
 void
 slots_del(struct slots *s, unsigned slot)
 {
-    s->bits[slot / 64] &= ~(1ULL << (slot % 64));
+    s->bits[slot >> 3] &= (uint8_t) ~(1u << (slot & 7));
 }
 
 bool
 slots_has(const struct slots *s, unsigned slot)
 {
-    return (s->bits[slot / 64] >> (slot % 64)) & 1;
+    return slot_bitmap_has(s->bits, slot);
 }
 
 void
@@ -49,8 +52,8 @@ slots_count(const struct slots *s)
 {
     int n = 0;
 
-    for (int i = 0; i < WORDS; i++) {
-        n += __builtin_popcountll(s->bits[i]);
+    for (size_t i = 0; i < sizeof(s->bits); i++) {
+        n += __builtin_popcount(s->bits[i]);
     }
     return n;
 }
@@ -58,9 +61,9 @@ slots_count(const struct slots *s)
 int
 slots_min(const struct slots *s)
 {
-    for (int i = 0; i < WORDS; i++) {
-        if (s->bits[i] != 0) {
-            return i * 64 + __builtin_ctzll(s->bits[i]);
+    for (unsigned i = 0; i < SLOT_COUNT; i++) {
+        if (slots_has(s, i)) {
+            return (int)i;
         }
     }
     return -1;
@@ -69,9 +72,9 @@ slots_min(const struct slots *s)
 int
 slots_max(const struct slots *s)
 {
-    for (int i = WORDS - 1; i >= 0; i--) {
-        if (s->bits[i] != 0) {
-            return i * 64 + 63 - __builtin_clzll(s->bits[i]);
+    for (int i = SLOT_COUNT - 1; i >= 0; i--) {
+        if (slots_has(s, (unsigned)i)) {
+            return i;
         }
     }
     return -1;
@@ -80,7 +83,7 @@ slots_max(const struct slots *s)
 void
 slots_union(struct slots *dst, const struct slots *src)
 {
-    for (int i = 0; i < WORDS; i++) {
+    for (size_t i = 0; i < sizeof(dst->bits); i++) {
         dst->bits[i] |= src->bits[i];
     }
 }
@@ -88,122 +91,40 @@ slots_union(struct slots *dst, const struct slots *src)
 void
 slots_minus(struct slots *dst, const struct slots *src)
 {
-    for (int i = 0; i < WORDS; i++) {
-        dst->bits[i] &= ~src->bits[i];
+    for (size_t i = 0; i < sizeof(dst->bits); i++) {
+        dst->bits[i] &= (uint8_t)~src->bits[i];
     }
 }
 
 void
 slots_intersect(struct slots *dst, const struct slots *src)
 {
-    for (int i = 0; i < WORDS; i++) {
+    for (size_t i = 0; i < sizeof(dst->bits); i++) {
         dst->bits[i] &= src->bits[i];
     }
-}
-
-/* One token of a spec: "N" or "LO-HI". */
-static int
-parse_range(const char *tok, size_t len, unsigned *lo, unsigned *hi)
-{
-    const char *dash = memchr(tok, '-', len);
-    unsigned long long a, b;
-
-    if (dash == NULL) {
-        if (!util_str2ull(tok, len, &a)) {
-            return SC_ERR;
-        }
-        b = a;
-    } else if (!util_str2ull(tok, (size_t)(dash - tok), &a) ||
-               !util_str2ull(dash + 1, len - (size_t)(dash - tok) - 1, &b)) {
-        return SC_ERR;
-    }
-    if (a > b || b >= SLOT_COUNT) {
-        return SC_ERR;
-    }
-    *lo = (unsigned)a;
-    *hi = (unsigned)b;
-    return SC_OK;
 }
 
 int
 slots_parse(struct slots *s, const char *spec, char *err, size_t errlen)
 {
-    const char *p = spec;
+    struct slots parsed;
 
-    if (*spec == '\0') {
-        snprintf(err, errlen, "empty slot list");
+    if (!slot_bitmap_parse(parsed.bits, spec)) {
+        snprintf(err, errlen,
+                 "bad slot list '%.64s' (slots 0-16383, as LO-HI or N, separated by commas)", spec);
         return SC_ERR;
     }
-    for (;;) {
-        size_t len = strcspn(p, ",");
-        unsigned lo, hi;
-        if (parse_range(p, len, &lo, &hi) != SC_OK) {
-            snprintf(err, errlen, "bad slot range '%.*s' (slots are 0-16383, as LO-HI or N)",
-                     (int)MIN(len, 64), p);
-            return SC_ERR;
-        }
-        slots_add_range(s, lo, hi);
-        if (p[len] == '\0') {
-            return SC_OK;
-        }
-        p += len + 1;
-    }
-}
-
-/* Calls fn for every maximal run lo..hi of s, in order. */
-typedef void slots_run_fn(void *ctx, unsigned lo, unsigned hi);
-
-static void
-each_run(const struct slots *s, slots_run_fn *fn, void *ctx)
-{
-    unsigned i = 0;
-
-    while (i < SLOT_COUNT) {
-        if (!slots_has(s, i)) {
-            i++;
-            continue;
-        }
-        unsigned lo = i;
-        while (i + 1 < SLOT_COUNT && slots_has(s, i + 1)) {
-            i++;
-        }
-        fn(ctx, lo, i);
-        i++;
-    }
-}
-
-static void
-format_run(void *ctx, unsigned lo, unsigned hi)
-{
-    struct sbuf *out = ctx;
-    const char *sep = out->len == 0 ? "" : ",";
-
-    if (lo == hi) {
-        sbuf_printf(out, "%s%u", sep, lo);
-    } else {
-        sbuf_printf(out, "%s%u-%u", sep, lo, hi);
-    }
+    slots_union(s, &parsed);
+    return SC_OK;
 }
 
 void
 slots_format(const struct slots *s, struct sbuf *out)
 {
-    /* Runs are written to a fresh buffer, where "is this the first run"
-     * is just "is it empty", then appended to whatever out holds. */
-    struct sbuf tmp;
+    char *text = mem_alloc(SLOTS_TEXT_MAX);
 
-    sbuf_init(&tmp);
-    each_run(s, format_run, &tmp);
-    sbuf_add(out, tmp.data != NULL ? tmp.data : "", tmp.len);
-    sbuf_free(&tmp);
-}
-
-static void
-count_run(void *ctx, unsigned lo, unsigned hi)
-{
-    (void)lo;
-    (void)hi;
-    (*(int *)ctx)++;
+    sbuf_add(out, text, slot_bitmap_format(s->bits, text, SLOTS_TEXT_MAX));
+    mem_free(text);
 }
 
 int
@@ -211,7 +132,9 @@ slots_ranges(const struct slots *s)
 {
     int n = 0;
 
-    each_run(s, count_run, &n);
+    for (unsigned i = 0; i < SLOT_COUNT; i++) {
+        n += slots_has(s, i) && (i == 0 || !slots_has(s, i - 1));
+    }
     return n;
 }
 

@@ -8,7 +8,10 @@
  * that after many moves every shard is still a few ranges: shorter config
  * lines and PROXY MIGRATE arguments, and maps a person can read.
  *
- * Pure functions: no I/O, no allocation except in slots_format's sbuf.
+ * The bitmap and its text form are common/slot.h's, which the proxy uses:
+ * the cli reads and writes slot lists exactly as the proxy does.
+ *
+ * Pure functions: no I/O; only slots_format allocates.
  */
 #pragma once
 
@@ -21,7 +24,7 @@
 struct sbuf;
 
 struct slots {
-    uint64_t bits[SLOT_COUNT / 64];
+    uint8_t bits[SLOT_BITMAP_BYTES]; /* slot_bitmap_* of common/slot.h */
 };
 
 void slots_clear(struct slots *s);
@@ -40,9 +43,8 @@ void slots_union(struct slots *dst, const struct slots *src);
 void slots_minus(struct slots *dst, const struct slots *src);
 void slots_intersect(struct slots *dst, const struct slots *src);
 
-/* Adds the slots of spec ("0-999", "0-10,500,900-999") to s.  SC_ERR with
- * the bad token in err: an empty spec, a range out of 0-16383 or upside
- * down, anything but digits, '-' and ','. */
+/* Adds the slots of spec ("0-999", "0-10,500,900-999") to s; SC_ERR with a
+ * message in err for what the proxy would refuse (slot_bitmap_parse). */
 int slots_parse(struct slots *s, const char *spec, char *err, size_t errlen);
 /* Appends s as ranges ("0-999,5000"); nothing for an empty set. */
 void slots_format(const struct slots *s, struct sbuf *out);

@@ -523,23 +523,57 @@ accepts(const struct up *u, int port)
     return proc_port_open(port);
 }
 
-/* A server of ours: started, recorded, waited for. */
-static int
-start_server(struct up *u, const char *role, const char *what, int port, int port2,
-             const char *const *argv, ready_fn *ready, struct cli_err *err)
-{
-    char log[PATH_MAX], name[64];
+/* One of our servers: every one takes its config file, --port and --bind;
+ * loader and proxy add a metrics port and the one address they use. */
+struct server {
+    const char *role; /* in the state file; its log is role.log */
+    const char *prog; /* in bindir */
+    const char *conf;
+    int port, metrics_port; /* metrics_port 0: none */
+    const char *flag;       /* "--postgres", "--loader"; NULL: none */
+    const char *value;
+    ready_fn *ready;
+};
 
-    snprintf(name, sizeof(name), "%s.log", role);
-    if (join(log, sizeof(log), u->dir, name, err) != SC_OK) {
+/* Starts s, records it, and waits until it answers. */
+static int
+start_server(struct up *u, const struct server *s, struct cli_err *err)
+{
+    char prog[PATH_MAX], log[PATH_MAX], name[64], port[16], mport[16], what[96];
+    const char *argv[16];
+    int n = 0;
+
+    snprintf(name, sizeof(name), "%s.log", s->role);
+    if (join(prog, sizeof(prog), u->bindir, s->prog, err) != SC_OK ||
+        join(log, sizeof(log), u->dir, name, err) != SC_OK) {
         return SC_ERR;
     }
+    snprintf(port, sizeof(port), "%d", s->port);
+    snprintf(mport, sizeof(mport), "%d", s->metrics_port);
+    argv[n++] = prog;
+    argv[n++] = s->conf;
+    argv[n++] = "--port";
+    argv[n++] = port;
+    argv[n++] = "--bind";
+    argv[n++] = "127.0.0.1";
+    if (s->metrics_port > 0) {
+        argv[n++] = "--metrics-port";
+        argv[n++] = mport;
+        argv[n++] = "--metrics-bind";
+        argv[n++] = "127.0.0.1";
+    }
+    if (s->flag != NULL) {
+        argv[n++] = s->flag;
+        argv[n++] = s->value;
+    }
+    argv[n] = NULL;
     struct proc_spawn sp = {argv, log, u->dir, NULL, false};
     pid_t pid = proc_spawn(&sp, err);
-    if (pid < 0 || record(u, role, pid, port, port2, err) != SC_OK) {
+    if (pid < 0 || record(u, s->role, pid, s->port, s->metrics_port, err) != SC_OK) {
         return SC_ERR;
     }
-    return wait_ready(u, pid, what, port, ready, log, err);
+    snprintf(what, sizeof(what), "%s (%s)", s->prog, s->role);
+    return wait_ready(u, pid, what, s->port, s->ready, log, err);
 }
 
 /* ---- PostgreSQL ---- */
@@ -704,19 +738,16 @@ example_key(struct up *u, struct cli_err *err)
 static int
 start_nodes(struct up *u, struct cli_err *err)
 {
-    char prog[PATH_MAX], conf[PATH_MAX], port[16], role[16], what[32];
+    char conf[PATH_MAX], role[16];
 
-    if (join(prog, sizeof(prog), u->bindir, "slotcache-node", err) != SC_OK ||
-        join(conf, sizeof(conf), u->root, UP_NODE_CONF, err) != SC_OK) {
+    if (join(conf, sizeof(conf), u->root, UP_NODE_CONF, err) != SC_OK) {
         return SC_ERR;
     }
-    /* All start at once; then each is waited for. */
     for (int i = 0; i < u->nnodes; i++) {
-        snprintf(port, sizeof(port), "%d", u->node_port[i]);
         snprintf(role, sizeof(role), "node%d", i + 1);
-        snprintf(what, sizeof(what), "slotcache-node %d", i + 1);
-        const char *argv[] = {prog, conf, "--port", port, "--bind", "127.0.0.1", NULL};
-        if (start_server(u, role, what, u->node_port[i], 0, argv, answers_ping, err) != SC_OK) {
+        struct server s = {role, "slotcache-node", conf, u->node_port[i], 0, NULL,
+                           NULL, answers_ping};
+        if (start_server(u, &s, err) != SC_OK) {
             return SC_ERR;
         }
     }
@@ -726,21 +757,15 @@ start_nodes(struct up *u, struct cli_err *err)
 static int
 start_loader(struct up *u, struct cli_err *err)
 {
-    char prog[PATH_MAX], conf[PATH_MAX], port[16], mport[16], pg[128];
+    char conf[PATH_MAX], pg[128];
 
-    if (join(prog, sizeof(prog), u->bindir, "slotcache-loader", err) != SC_OK ||
-        join(conf, sizeof(conf), u->root, UP_LOADER_CONF, err) != SC_OK) {
+    if (join(conf, sizeof(conf), u->root, UP_LOADER_CONF, err) != SC_OK) {
         return SC_ERR;
     }
-    snprintf(port, sizeof(port), "%d", u->loader_port);
-    snprintf(mport, sizeof(mport), "%d", u->loader_metrics);
     snprintf(pg, sizeof(pg), "host=127.0.0.1 port=%d user=postgres dbname=postgres", u->pg_port);
-    const char *argv[] = {
-        prog,         conf, "--port",         port,  "--bind",         "127.0.0.1",
-        "--postgres", pg,   "--metrics-port", mport, "--metrics-bind", "127.0.0.1",
-        NULL};
-    return start_server(u, "loader", "slotcache-loader", u->loader_port, u->loader_metrics, argv,
-                        accepts, err);
+    struct server s = {"loader",          "slotcache-loader", conf, u->loader_port,
+                       u->loader_metrics, "--postgres",       pg,   accepts};
+    return start_server(u, &s, err);
 }
 
 /* The proxy's config: docker/config/proxy.conf plus the shard map. */
@@ -780,22 +805,16 @@ write_proxy_conf(const struct up *u, const char *path, struct cli_err *err)
 static int
 start_proxy(struct up *u, struct cli_err *err)
 {
-    char prog[PATH_MAX], conf[PATH_MAX], port[16], mport[16], loader[32];
+    char conf[PATH_MAX], loader[32];
 
-    if (join(prog, sizeof(prog), u->bindir, "slotcache-proxy", err) != SC_OK ||
-        join(conf, sizeof(conf), u->dir, "proxy.conf", err) != SC_OK ||
+    if (join(conf, sizeof(conf), u->dir, "proxy.conf", err) != SC_OK ||
         write_proxy_conf(u, conf, err) != SC_OK) {
         return SC_ERR;
     }
-    snprintf(port, sizeof(port), "%d", u->port);
-    snprintf(mport, sizeof(mport), "%d", u->proxy_metrics);
     snprintf(loader, sizeof(loader), "127.0.0.1:%d", u->loader_port);
-    const char *argv[] = {
-        prog,       conf,   "--port",         port,  "--bind",         "127.0.0.1",
-        "--loader", loader, "--metrics-port", mport, "--metrics-bind", "127.0.0.1",
-        NULL};
-    return start_server(u, "proxy", "slotcache-proxy", u->port, u->proxy_metrics, argv,
-                        answers_ping, err);
+    struct server s = {"proxy",          "slotcache-proxy", conf,   u->port,
+                       u->proxy_metrics, "--loader",        loader, answers_ping};
+    return start_server(u, &s, err);
 }
 
 /* The end-to-end proof: a key nobody wrote reads through the proxy, the

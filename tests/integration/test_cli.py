@@ -261,7 +261,7 @@ def test_up_failure_stops_what_it_started(tmp_path):
     entries = recorded(os.path.join(d))
     try:
         assert r.returncode == 1
-        assert "slotcache-loader exited" in r.stderr
+        assert "slotcache-loader (loader) exited" in r.stderr
         assert "no-such-directive" in r.stderr  # the loader's own words, from its log
         assert alive(entries) == []
         assert not any(port_open(base + o) for o in UP_OFFSETS)
