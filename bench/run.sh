@@ -20,11 +20,15 @@
 #                  rows of the sample data (bench/readthrough.py); over distinct
 #                  keys, loads/s with 50 clients and p50/p99 of a miss vs a hit
 #                  (50 clients, and one client), BENCH_RUNS runs; medians
+#   f. policies    every eviction policy of the node beside redis's: hit ratio
+#                  on Zipf and shifting traces at redis's maxmemory, with the
+#                  offline replay (exact LRU, Belady) beside it; bytes per key;
+#                  SET/GET throughput with eviction active vs allkeys-lru
 #
 # Every command is printed as run; raw numbers go to build/bench/results.txt.
 # Environment: BENCH_RUNS (default 3), BENCH_QUICK=1 (every size / 10, for a
 # smoke run), BENCH_SECTIONS (default "throughput memory hitrate proxy
-# readthrough"),
+# readthrough policies"),
 # SC_BIN_DIR (default bin).  Exits non-zero if anything failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +37,7 @@ BIN_DIR=${SC_BIN_DIR:-bin}
 NODE=$BIN_DIR/slotcache-node
 PROXY=$BIN_DIR/slotcache-proxy
 BENCH=$BIN_DIR/slotcache-bench
-SECTIONS=${BENCH_SECTIONS:-throughput memory hitrate proxy readthrough}
+SECTIONS=${BENCH_SECTIONS:-throughput memory hitrate proxy readthrough policies}
 REDIS_SERVER=$(command -v redis-server || true)
 RUNS=${BENCH_RUNS:-3}
 QUICK=${BENCH_QUICK:-0}
@@ -508,6 +512,226 @@ section_readthrough() {
     SUMMARY+=("$(printf '%-44s %s' "read-through loads/s / hits/s, $RT_CLIENTS clients" "$(ratio "${RT[$c.loads_per_s]:-}" "${RT[$c.hits_per_s]:-}")")")
 }
 
+# ---- f. eviction policies ----
+
+# Every policy of the node beside redis's two, at redis's maxmemory of (c)
+# (memory for CACHE_KEYS keys in redis; measured here if (b) did not run):
+#   f1  hit ratio, read-through at full speed, on four traces: Zipf 0.99 and
+#       0.7, and Zipf 0.99 whose hot set moves every POL_SHIFT_EVERY requests
+#       (trace --shift: the 1% (and 5%) most popular keys become the least
+#       popular); beside them the same traces replayed offline at CACHE_KEYS
+#       keys (slotcache-bench replay: the policies' own code, exact LRU,
+#       Belady) -- issue 7's table with slotcache's rows
+#   f2  bytes per key: used_memory after a fill of FILL_KEYS keys under each
+#       policy (no limit), and at maxmemory after the Zipf 0.99 run (what a
+#       held key costs there, the ghost and sketch included)
+#   f3  redis-benchmark SET/GET -P 16 at maxmemory, eviction active (100,000
+#       keys for a cache of ~16,000), BENCH_RUNS runs in rotating order;
+#       medians, as a ratio to allkeys-lru's in the same run
+POL_NODE=(allkeys-lru allkeys-lfu allkeys-random allkeys-sieve allkeys-s3fifo allkeys-wtinylfu)
+POL_REDIS=(allkeys-lru allkeys-lfu)
+POL_TP=(allkeys-lru allkeys-lfu allkeys-sieve allkeys-s3fifo allkeys-wtinylfu)
+POL_TRACES=(zipf0.99 zipf0.7 shift1% shift5%)
+POL_SHIFT_EVERY=$((TRACE_REQUESTS / 10))
+declare -A PL
+
+# pol_trace NAME: writes $TMP/pol-NAME.txt.
+pol_trace() {
+    local args=(--keys "$TRACE_KEYS" --requests "$TRACE_REQUESTS" --seed "$SEED")
+    case "$1" in
+    zipf0.99) args+=(--zipf 0.99) ;;
+    zipf0.7) args+=(--zipf 0.7) ;;
+    shift1%) args+=(--zipf 0.99 --shift "$POL_SHIFT_EVERY") ;;
+    shift5%) args+=(--zipf 0.99 --shift "$POL_SHIFT_EVERY" --shift-by "$((TRACE_KEYS / 20))") ;;
+    esac
+    show_cmd "$BENCH" trace "${args[@]}"
+    echo "  > $TMP/pol-$1.txt"
+    "$BENCH" trace "${args[@]}" >"$TMP/pol-$1.txt"
+}
+
+# pol_readthrough KIND POLICY TRACE PORT: one read-through run; keeps the hit
+# ratio, the keys held and used_memory.
+pol_readthrough() {
+    local kind=$1 policy=$2 trace=$3 port=$4 out k
+    run_logged out "$BENCH" readthrough --host 127.0.0.1 --port "$port" \
+        --trace "$TMP/pol-$trace.txt" --value-size "$VALUE_SIZE" --pipeline 32 || return 0
+    echo "  $out"
+    PL[$kind/$policy/$trace/hit_ratio]=$(kv_field "$out" hit_ratio)
+    PL[$kind/$policy/$trace/keys]=$(dbsize "$port")
+    PL[$kind/$policy/$trace/used_memory]=$(info_field "$port" memory used_memory)
+    for k in hit_ratio keys used_memory; do
+        record "policies.$kind.$policy.$trace.$k" "${PL[$kind/$policy/$trace/$k]}"
+    done
+}
+
+# pol_replay TRACE: the offline replay of every policy at CACHE_KEYS keys.
+pol_replay() {
+    local trace=$1 out line p args=()
+    for p in "${POL_NODE[@]}" lru-exact opt; do
+        args+=(--policy "$p")
+    done
+    run_logged out "$BENCH" replay --trace "$TMP/pol-$trace.txt" --capacity-keys "$CACHE_KEYS" \
+        "${args[@]}" || return 0
+    while read -r line; do
+        echo "  $line"
+        p=$(kv_field "$line" policy)
+        PL[replay/$p/$trace/hit_ratio]=$(kv_field "$line" hit_ratio)
+        record "policies.replay.$p.$trace.hit_ratio" "${PL[replay/$p/$trace/hit_ratio]}"
+    done <<<"$out"
+}
+
+pol_hit_ratios() {
+    local maxmem=$1 trace policy pid
+    for trace in "${POL_TRACES[@]}"; do
+        pol_trace "$trace" || { fail_note "policies: trace $trace could not be written" && continue; }
+        for policy in "${POL_REDIS[@]}"; do
+            start_server redis "pol-redis-$policy" --maxmemory "$maxmem" --maxmemory-policy "$policy"
+            pid=$SERVER_PID
+            pol_readthrough redis "$policy" "$trace" "$SERVER_PORT"
+            stop_server "$pid" "pol-redis-$policy"
+        done
+        for policy in "${POL_NODE[@]}"; do
+            start_server node "pol-node-$policy" --maxmemory "$maxmem" --maxmemory-policy "$policy"
+            pid=$SERVER_PID
+            pol_readthrough node "$policy" "$trace" "$SERVER_PORT"
+            stop_server "$pid" "pol-node-$policy"
+        done
+        pol_replay "$trace"
+    done
+}
+
+pol_memory() {
+    local policy pid
+    for policy in "${POL_NODE[@]}"; do
+        start_server node "pol-mem-$policy" --maxmemory-policy "$policy"
+        pid=$SERVER_PID
+        measure_fill "policy-$policy" "$SERVER_PORT"
+        stop_server "$pid" "pol-mem-$policy"
+    done
+}
+
+pol_throughput() {
+    local maxmem=$1 run i n=${#POL_TP[@]} policy pid
+    for ((run = 1; run <= RUNS; run++)); do
+        for ((i = 0; i < n; i++)); do
+            policy=${POL_TP[$(((i + run - 1) % n))]}
+            start_server node "pol-tp-$policy" --maxmemory "$maxmem" --maxmemory-policy "$policy"
+            pid=$SERVER_PID
+            echo "run $run/$RUNS, $policy, -P 16, maxmemory $maxmem:"
+            bench_throughput "policy-$policy" "$SERVER_PORT" 16 "$run"
+            record "policies.throughput.$policy.run$run.evicted_keys" "$(info_field "$SERVER_PORT" stats evicted_keys)"
+            stop_server "$pid" "pol-tp-$policy"
+        done
+    done
+}
+
+# pol_row LABEL KIND POLICY [FIELD FORMAT]: one row of f1, a column per trace.
+pol_row() {
+    local label=$1 kind=$2 policy=$3 field=${4:-hit_ratio} fmt=${5:-%.4f} trace cells=()
+    for trace in "${POL_TRACES[@]}"; do
+        cells+=("$(fmt_num "$fmt" "${PL[$kind/$policy/$trace/$field]:-}")")
+    done
+    printf '%-50s | %9s | %9s | %9s | %9s\n' "$label" "${cells[@]}"
+}
+
+pol_tables() {
+    local maxmem=$1 policy trace med_s med_g base_s base_g best="" bestv=0 v
+    echo
+    echo "== f1. hit ratio: $TRACE_REQUESTS requests over $TRACE_KEYS keys; shift: the hot set moves every $POL_SHIFT_EVERY requests"
+    echo "   read-through at full speed, every server at maxmemory $maxmem (~$CACHE_KEYS keys in redis)"
+    printf '%-50s | %9s | %9s | %9s | %9s\n' policy "${POL_TRACES[@]}"
+    printf '%s\n' "---------------------------------------------------+-----------+-----------+-----------+----------"
+    for policy in "${POL_REDIS[@]}"; do
+        pol_row "redis-server $policy" redis "$policy"
+    done
+    for policy in "${POL_NODE[@]}"; do
+        pol_row "slotcache-node $policy" node "$policy"
+    done
+    for policy in "${POL_NODE[@]}"; do
+        pol_row "  keys held at the end, $policy" node "$policy" keys %.0f
+    done
+    echo "   offline replay at $CACHE_KEYS keys (slotcache-bench replay)"
+    pol_row "exact LRU (lru-exact)" replay lru-exact
+    for policy in "${POL_NODE[@]}"; do
+        pol_row "$policy (the node's module)" replay "$policy"
+    done
+    pol_row "Belady's optimum (opt)" replay opt
+
+    table_start "f2. bytes per key: used_memory after a fill of $FILL_KEYS keys (no limit), and per key held at maxmemory (Zipf 0.99)" allkeys-lru
+    for policy in "${POL_NODE[@]}"; do
+        table_row "$policy, fill" "${MEM[policy-$policy/per_key]:-}" "${MEM[policy-allkeys-lru/per_key]:-}" %.1f
+        v=$(awk -v u="${PL[node/$policy/zipf0.99/used_memory]:-}" -v k="${PL[node/$policy/zipf0.99/keys]:-}" \
+            'BEGIN { if (k > 0) printf "%.1f", u / k; else print "n/a" }')
+        PL[node/$policy/held_per_key]=$v
+        record "policies.memory.$policy.per_key_held" "$v"
+    done
+    for policy in "${POL_NODE[@]}"; do
+        table_row "$policy, held at maxmemory" "${PL[node/$policy/held_per_key]}" \
+            "${PL[node/allkeys-lru/held_per_key]}" %.1f
+    done
+
+    table_start "f3. throughput at maxmemory $maxmem with eviction active, median requests/s of $RUNS runs (-P 16)" allkeys-lru
+    # shellcheck disable=SC2086 # space-separated numbers
+    base_s=$(median ${TP[policy-allkeys-lru/SET/P16]:-n/a})
+    # shellcheck disable=SC2086
+    base_g=$(median ${TP[policy-allkeys-lru/GET/P16]:-n/a})
+    for policy in "${POL_TP[@]}"; do
+        # shellcheck disable=SC2086
+        med_s=$(median ${TP[policy-$policy/SET/P16]:-n/a})
+        # shellcheck disable=SC2086
+        med_g=$(median ${TP[policy-$policy/GET/P16]:-n/a})
+        record "policies.throughput.$policy.SET.P16.median" "$med_s"
+        record "policies.throughput.$policy.GET.P16.median" "$med_g"
+        table_row "$policy SET requests/s" "$med_s" "$base_s"
+        table_row "$policy GET requests/s" "$med_g" "$base_g"
+        [ "$policy" = allkeys-lru ] && continue
+        SUMMARY+=("$(printf '%-44s %s' "throughput SET -P 16, $policy/allkeys-lru" "$(ratio "$med_s" "$base_s")")")
+        SUMMARY+=("$(printf '%-44s %s' "throughput GET -P 16, $policy/allkeys-lru" "$(ratio "$med_g" "$base_g")")")
+    done
+
+    # The best new policy by issue 7's measure: the highest mean hit ratio
+    # on the two Zipf traces; its shifting figures are shown too.
+    for policy in allkeys-sieve allkeys-s3fifo allkeys-wtinylfu; do
+        v=0
+        for trace in zipf0.99 zipf0.7; do
+            v=$(awk -v s="$v" -v h="${PL[node/$policy/$trace/hit_ratio]:-0}" 'BEGIN { print s + h }')
+        done
+        if awk -v a="$v" -v b="$bestv" 'BEGIN { exit !(a > b) }'; then
+            best=$policy bestv=$v
+        fi
+    done
+    [ -n "$best" ] || return 0
+    record policies.best "$best"
+    for trace in "${POL_TRACES[@]}"; do
+        SUMMARY+=("$(printf '%-44s %s' "hit ratio $trace, $best/redis allkeys-lru" "$(ratio "${PL[node/$best/$trace/hit_ratio]:-}" "${PL[redis/allkeys-lru/$trace/hit_ratio]:-}")")")
+        SUMMARY+=("$(printf '%-44s %s' "hit ratio $trace, $best/node allkeys-lru" "$(ratio "${PL[node/$best/$trace/hit_ratio]:-}" "${PL[node/allkeys-lru/$trace/hit_ratio]:-}")")")
+    done
+}
+
+section_policies() {
+    local maxmem pid
+    echo
+    echo "---- f. eviction policies"
+    if ! is_number "${MEM[redis/per_key]:-}"; then
+        start_server redis redis-pol-mem
+        pid=$SERVER_PID
+        measure_fill redis "$SERVER_PORT"
+        stop_server "$pid" redis-pol-mem
+    fi
+    if ! is_number "${MEM[redis/per_key]:-}"; then
+        fail_note "policies: skipped, no bytes-per-key figure for redis"
+        return 0
+    fi
+    maxmem=$(awk -v e="${MEM[redis/empty]}" -v p="${MEM[redis/per_key]}" -v n="$CACHE_KEYS" \
+        'BEGIN { printf "%d", e + n * p }')
+    echo "maxmemory $maxmem = redis empty used_memory ${MEM[redis/empty]} + $CACHE_KEYS keys x ${MEM[redis/per_key]} bytes"
+    record policies.maxmemory "$maxmem"
+    pol_hit_ratios "$maxmem"
+    pol_memory
+    pol_throughput "$maxmem"
+    pol_tables "$maxmem"
+}
+
 for section in $SECTIONS; do
     case "$section" in
     throughput) section_throughput ;;
@@ -515,6 +739,7 @@ for section in $SECTIONS; do
     hitrate) section_hit_ratio ;;
     proxy) section_proxy ;;
     readthrough) section_readthrough ;;
+    policies) section_policies ;;
     *) fail_note "unknown section $section" ;;
     esac
 done
