@@ -697,3 +697,28 @@ def test_move_refusals():
     finally:
         busy.stop()
         topo.stop()
+
+
+@pytest.mark.xfail(strict=True, reason="the proxy keeps a shard's slot list in 256 characters "
+                   "(struct shard.slots, proxy/router.h): PROXY TOPOLOGY and CONFIG-REWRITE "
+                   "cut longer lists")
+def test_fragmented_shard_keeps_its_slots():
+    """A shard owning many separate ranges: check sees every slot owned and
+    the rewritten config file names them all, so a restart loses none."""
+    topo = Topology("partitioned", 2)
+    try:
+        port = topo.proxy.port
+        if not proxy_supports_migrate(port):
+            pytest.skip("this slotcache-proxy has no PROXY TOPOLOGY/MIGRATE yet (proxy/migrate.h)")
+        c = redis.Redis(port=port)
+        c.execute_command("PROXY", "MIGRATE", ",".join(str(s) for s in range(0, 400, 2)),
+                          topo.node_addrs()[1])
+        servers.wait_until(lambda: b"state:done" in c.execute_command("PROXY", "MIGRATIONS"),
+                           timeout=30, what="the move")
+        shards = check_map(port)
+        assert sum(len(spec_slots(spec)) for spec, _ in shards) == 16384
+        with open(topo.config_path) as f:
+            lines = re.findall(r"^shard (\S+) ", f.read(), re.M)
+        assert sorted(s for spec in lines for s in spec_slots(spec)) == list(range(16384))
+    finally:
+        topo.stop()
