@@ -31,7 +31,7 @@
 #define UP_POLL_MS 50
 #define UP_PG_DIR "postgres" /* the cluster, in the run directory; removed by down */
 
-/* Shared with the compose files (docker/*.yml), as-is. */
+/* Shared, as-is, with the compose files of docker/. */
 #define UP_NODE_CONF "docker/config/node.conf"
 #define UP_PROXY_CONF "docker/config/proxy.conf"
 #define UP_LOADER_CONF "docker/config/loader.conf"
