@@ -375,7 +375,7 @@ class LoaderProcess(servers.Server):
         self.port, self.workdir = port, workdir
         self.log = os.path.join(workdir, "loader.log")
         self.logf = open(self.log, "ab")
-        self.proc = subprocess.Popen(argv, cwd=workdir, stdout=self.logf, stderr=subprocess.STDOUT)
+        self.proc = servers.spawn(argv, workdir, self.logf)
         self._wait_ping()
 
     def _wait_ping(self, timeout=15.0):

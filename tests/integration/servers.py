@@ -1,8 +1,10 @@
 """Start and stop real servers for tests: free loopback ports, stop by pid,
 wait by polling, never a fixed sleep."""
 
+import ctypes
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -11,6 +13,22 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Relative to the repository: servers run in their own working directories.
 BIN_DIR = os.path.join(ROOT, os.environ.get("SC_BIN_DIR", "bin"))
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    """In the child before exec: a test run killed outright (a CI timeout,
+    SIGKILL) must not leave its servers listening for the next run."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def spawn(argv, workdir, logf):
+    """A server process whose output goes to logf; it dies with the test run."""
+    return subprocess.Popen(argv, cwd=workdir, stdout=logf, stderr=subprocess.STDOUT,
+                            preexec_fn=_die_with_parent)
 
 
 def free_port():
@@ -50,7 +68,7 @@ class Server:
         self.workdir = workdir
         self.log = log
         self.logf = open(log, "ab")
-        self.proc = subprocess.Popen(argv, cwd=workdir, stdout=self.logf, stderr=subprocess.STDOUT)
+        self.proc = spawn(argv, workdir, self.logf)
         wait_for_port(port, self.proc, log=log)
 
     @property
