@@ -289,27 +289,21 @@ lfu_victim(void)
     return slot < 0 ? NULL : ring[slot].prev;
 }
 
+/* The allkeys- and volatile- variants share their hooks; the keyspace
+ * hooks in evict.c pass a volatile- policy only the keys with a TTL. */
+#define LFU_HOOKS                                                                                  \
+    .start = lfu_start, .stop = lfu_start, .attach = lfu_attach, .detach = lfu_detach,             \
+    .touch = lfu_touch, .moved = lfu_moved, .victim = lfu_victim
+
 const struct evict_ops evict_lfu_allkeys = {
     .name = "allkeys-lfu",
     .lfu = true,
-    .start = lfu_start,
-    .stop = lfu_start,
-    .attach = lfu_attach,
-    .detach = lfu_detach,
-    .touch = lfu_touch,
-    .moved = lfu_moved,
-    .victim = lfu_victim,
+    LFU_HOOKS,
 };
 
 const struct evict_ops evict_lfu_volatile = {
     .name = "volatile-lfu",
     .volatile_only = true,
     .lfu = true,
-    .start = lfu_start,
-    .stop = lfu_start,
-    .attach = lfu_attach,
-    .detach = lfu_detach,
-    .touch = lfu_touch,
-    .moved = lfu_moved,
-    .victim = lfu_victim,
+    LFU_HOOKS,
 };

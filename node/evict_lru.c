@@ -55,25 +55,19 @@ lru_victim(void)
     return lru.tail;
 }
 
+/* The allkeys- and volatile- variants share their hooks; the keyspace
+ * hooks in evict.c pass a volatile- policy only the keys with a TTL. */
+#define LRU_HOOKS                                                                                  \
+    .start = lru_start, .stop = lru_start, .attach = lru_attach, .detach = lru_detach,             \
+    .touch = lru_touch, .moved = lru_moved, .victim = lru_victim
+
 const struct evict_ops evict_lru_allkeys = {
     .name = "allkeys-lru",
-    .start = lru_start,
-    .stop = lru_start,
-    .attach = lru_attach,
-    .detach = lru_detach,
-    .touch = lru_touch,
-    .moved = lru_moved,
-    .victim = lru_victim,
+    LRU_HOOKS,
 };
 
 const struct evict_ops evict_lru_volatile = {
     .name = "volatile-lru",
     .volatile_only = true,
-    .start = lru_start,
-    .stop = lru_start,
-    .attach = lru_attach,
-    .detach = lru_detach,
-    .touch = lru_touch,
-    .moved = lru_moved,
-    .victim = lru_victim,
+    LRU_HOOKS,
 };

@@ -38,25 +38,20 @@ random_victim_volatile(void)
     return kv_random_volatile();
 }
 
+/* The allkeys- and volatile- variants differ only in where they draw. */
+#define RANDOM_HOOKS                                                                               \
+    .start = random_none, .stop = random_none, .attach = random_item, .detach = random_item,       \
+    .touch = random_item, .moved = random_moved
+
 const struct evict_ops evict_random_allkeys = {
     .name = "allkeys-random",
-    .start = random_none,
-    .stop = random_none,
-    .attach = random_item,
-    .detach = random_item,
-    .touch = random_item,
-    .moved = random_moved,
     .victim = random_victim_all,
+    RANDOM_HOOKS,
 };
 
 const struct evict_ops evict_random_volatile = {
     .name = "volatile-random",
     .volatile_only = true,
-    .start = random_none,
-    .stop = random_none,
-    .attach = random_item,
-    .detach = random_item,
-    .touch = random_item,
-    .moved = random_moved,
     .victim = random_victim_volatile,
+    RANDOM_HOOKS,
 };

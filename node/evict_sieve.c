@@ -82,25 +82,19 @@ sieve_victim(void)
     return o;
 }
 
+/* The allkeys- and volatile- variants share their hooks; the keyspace
+ * hooks in evict.c pass a volatile- policy only the keys with a TTL. */
+#define SIEVE_HOOKS                                                                                \
+    .start = sieve_start, .stop = sieve_start, .attach = sieve_attach, .detach = sieve_detach,     \
+    .touch = sieve_touch, .moved = sieve_moved, .victim = sieve_victim
+
 const struct evict_ops evict_sieve_allkeys = {
     .name = "allkeys-sieve",
-    .start = sieve_start,
-    .stop = sieve_start,
-    .attach = sieve_attach,
-    .detach = sieve_detach,
-    .touch = sieve_touch,
-    .moved = sieve_moved,
-    .victim = sieve_victim,
+    SIEVE_HOOKS,
 };
 
 const struct evict_ops evict_sieve_volatile = {
     .name = "volatile-sieve",
     .volatile_only = true,
-    .start = sieve_start,
-    .stop = sieve_start,
-    .attach = sieve_attach,
-    .detach = sieve_detach,
-    .touch = sieve_touch,
-    .moved = sieve_moved,
-    .victim = sieve_victim,
+    SIEVE_HOOKS,
 };

@@ -10,8 +10,10 @@
  *   +---------------------------------------------------------------------+
  *
  * hnode chains the item in the keyspace hash table; prev/next link it in the
- * eviction policy's list; meta and pbits are the policy's per-key state
- * (an access time, an LFU counter, a visited bit); vidx is the item's slot in
+ * eviction policy's list; meta and pbits are the policy's per-key state:
+ * meta the access time in seconds, or redis's LFU counter under the LFU
+ * policies; pbits SIEVE's visited bit, S3-FIFO's 2-bit counter and queue,
+ * W-TinyLFU's segment (see node/evict.h); vidx is the item's slot in
  * the keyspace's vector of keys with a TTL.  Keys without a TTL do not pay
  * for the trailer: setting or removing a TTL reallocates the item, and the
  * keyspace relinks it (kv_replace).
