@@ -10,11 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Room for any set: no list is longer than 8 characters a slot (pairs
- * with gaps, "16380-16381,", come nearest), and slot_bitmap_format stops
- * short of a full buffer rather than cut a range. */
-#define SLOTS_TEXT_MAX (SLOT_COUNT * 8)
-
 void
 slots_clear(struct slots *s)
 {
@@ -121,9 +116,9 @@ slots_parse(struct slots *s, const char *spec, char *err, size_t errlen)
 void
 slots_format(const struct slots *s, struct sbuf *out)
 {
-    char *text = mem_alloc(SLOTS_TEXT_MAX);
+    char *text = slot_bitmap_text(s->bits);
 
-    sbuf_add(out, text, slot_bitmap_format(s->bits, text, SLOTS_TEXT_MAX));
+    sbuf_adds(out, text);
     mem_free(text);
 }
 

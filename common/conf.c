@@ -260,16 +260,17 @@ conf_free(const struct conf_option *opts)
 int
 conf_load_file(const struct conf_option *opts, const char *path, char *err, size_t errlen)
 {
-    char line[64 * 1024];
     char reason[256];
-    int lineno = 0;
+    char *line = NULL; /* getline's: a proxy's shard lines can be long */
+    size_t cap = 0;
+    int lineno = 0, rc = SC_OK;
     FILE *f = fopen(path, "r");
 
     if (f == NULL) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return SC_ERR;
     }
-    while (fgets(line, sizeof(line), f) != NULL) {
+    while (getline(&line, &cap, f) != -1) {
         char *argv[CONF_LINE_ARGS];
         char *p = line;
 
@@ -283,20 +284,21 @@ conf_load_file(const struct conf_option *opts, const char *path, char *err, size
         int argc = split_words(p, argv);
         if (argc < 0) {
             snprintf(err, errlen, "%s:%d: Unbalanced quotes in configuration line", path, lineno);
-            fclose(f);
-            return SC_ERR;
+            rc = SC_ERR;
+            break;
         }
         if (argc == 0) {
             continue;
         }
         if (conf_set_argv(opts, argc, argv, reason, sizeof(reason)) != SC_OK) {
             snprintf(err, errlen, "%s:%d: '%s': %s", path, lineno, argv[0], reason);
-            fclose(f);
-            return SC_ERR;
+            rc = SC_ERR;
+            break;
         }
     }
+    free(line);
     fclose(f);
-    return SC_OK;
+    return rc;
 }
 
 int

@@ -4,6 +4,9 @@
  */
 #include "common/slot.h"
 
+#include "common/mem.h"
+
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,18 +79,19 @@ slot_bitmap_parse(uint8_t *bm, const char *spec)
     if (*p == '\0') {
         return false;
     }
-    while (*p != '\0') {
+    for (;;) {
         char *end;
-        unsigned long lo = strtoul(p, &end, 10), hi = lo;
-        if (end == p) {
+        /* Digits only: strtoul alone would take " 5", "+5" and "-5". */
+        if (!isdigit((unsigned char)*p)) {
             return false;
         }
+        unsigned long lo = strtoul(p, &end, 10), hi = lo;
         p = end;
         if (*p == '-') {
-            hi = strtoul(p + 1, &end, 10);
-            if (end == p + 1) {
+            if (!isdigit((unsigned char)p[1])) {
                 return false;
             }
+            hi = strtoul(p + 1, &end, 10);
             p = end;
         }
         if (lo > hi || hi >= SLOT_COUNT || (*p != ',' && *p != '\0')) {
@@ -96,11 +100,11 @@ slot_bitmap_parse(uint8_t *bm, const char *spec)
         for (unsigned long s = lo; s <= hi; s++) {
             slot_bitmap_add(bm, (unsigned)s);
         }
-        if (*p == ',') {
-            p++;
+        if (*p == '\0') {
+            return true;
         }
+        p++; /* the ',': something must follow it */
     }
-    return true;
 }
 
 size_t
@@ -124,4 +128,15 @@ slot_bitmap_format(const uint8_t *bm, char *buf, size_t len)
         s = e + 1;
     }
     return n;
+}
+
+char *
+slot_bitmap_text(const uint8_t *bm)
+{
+    char *buf = mem_alloc(SLOT_TEXT_MAX);
+    size_t n = slot_bitmap_format(bm, buf, SLOT_TEXT_MAX);
+    char *text = mem_strndup(buf, n);
+
+    mem_free(buf);
+    return text;
 }

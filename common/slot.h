@@ -33,8 +33,16 @@ slot_bitmap_add(uint8_t *bm, unsigned slot)
 /* Parses "0-5460" or "0-100,200-300,7000" into bm (cleared first);
  * false for a malformed list or a slot above 16383. */
 bool slot_bitmap_parse(uint8_t *bm, const char *spec);
-/* Writes the set as ranges ("0-100,200") into buf; returns the length. */
+/* Room for any set as text: at most 4 characters a slot ("10000-10001,"
+ * covers 3 slots with its gap; "10000," covers 2), plus the margin
+ * slot_bitmap_format keeps rather than cut a range. */
+#define SLOT_TEXT_MAX (SLOT_COUNT * 4 + 32)
+
+/* Writes the set as ranges ("0-100,200") into buf; returns the length.
+ * A buffer shorter than SLOT_TEXT_MAX may end the list early. */
 size_t slot_bitmap_format(const uint8_t *bm, char *buf, size_t len);
+/* The whole set as text, in a string the caller frees with mem_free. */
+char *slot_bitmap_text(const uint8_t *bm);
 
 uint16_t slot_crc16(const void *buf, size_t len);
 /* The part of key that is hashed: its {hash tag} if it has a non-empty one. */

@@ -352,16 +352,15 @@ proxy_topology(struct bufq *out)
 static void
 proxy_migrate(struct front *c, struct msg *m)
 {
-    char err[512], slots[8192];
+    char err[512];
     char *addrs[SHARD_MEMBERS_MAX];
     int n = c->conn.argc - 3;
 
-    if (c->conn.argc < 4 || n > SHARD_MEMBERS_MAX || c->conn.argv[2].len >= sizeof(slots)) {
+    if (c->conn.argc < 4 || n > SHARD_MEMBERS_MAX || c->conn.argv[2].len >= SLOT_TEXT_MAX) {
         front_answer_error(m, "ERR usage: PROXY MIGRATE <slots> <addr> [<addr> ...]");
         return;
     }
-    memcpy(slots, c->conn.argv[2].data, c->conn.argv[2].len);
-    slots[c->conn.argv[2].len] = '\0';
+    char *slots = mem_strndup(c->conn.argv[2].data, c->conn.argv[2].len);
     for (int i = 0; i < n; i++) {
         addrs[i] = mem_strndup(c->conn.argv[3 + i].data, c->conn.argv[3 + i].len);
     }
@@ -369,6 +368,7 @@ proxy_migrate(struct front *c, struct msg *m)
     for (int i = 0; i < n; i++) {
         mem_free(addrs[i]);
     }
+    mem_free(slots);
     if (rc != SC_OK) {
         char text[600];
         snprintf(text, sizeof(text), "ERR PROXY MIGRATE: %s", err);

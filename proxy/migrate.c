@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -28,7 +29,7 @@ static struct {
     int state;
     bool dual; /* writes to the slots also go to the target */
     uint8_t slots[SLOT_BITMAP_BYTES];
-    char slots_text[512];
+    char *slots_text; /* owned */
     char to_text[512];
     struct shard *to;
     struct shard *sources[MIGRATE_SOURCES_MAX];
@@ -248,6 +249,7 @@ migrate_start(const char *slots, char **addrs, int naddrs, char *err, size_t err
     if (to == NULL) {
         return SC_ERR;
     }
+    mem_free(mig.slots_text);
     memset(&mig, 0, sizeof(mig));
     memcpy(mig.slots, bm, sizeof(bm));
     mig.to = to;
@@ -255,7 +257,7 @@ migrate_start(const char *slots, char **addrs, int naddrs, char *err, size_t err
         router_retire_empty(); /* a new, still empty target shard goes again */
         return SC_ERR;
     }
-    slot_bitmap_format(mig.slots, mig.slots_text, sizeof(mig.slots_text));
+    mig.slots_text = slot_bitmap_text(mig.slots);
     size_t n = 0;
     for (int i = 0; i < naddrs && n < sizeof(mig.to_text); i++) {
         n += (size_t)snprintf(mig.to_text + n, sizeof(mig.to_text) - n, "%s%s", i ? " " : "",
@@ -291,7 +293,7 @@ migrate_describe(struct sbuf *s)
 {
     sbuf_printf(s, "state:%s\r\nslots:%s\r\nto:%s\r\nkeys_copied:%llu\r\nkeys_deleted:%llu\r\n"
                    "started_ms:%lld\r\nfinished_ms:%lld\r\nerror:%s\r\n",
-                state_names[mig.state], mig.slots_text, mig.to_text,
+                state_names[mig.state], mig.slots_text != NULL ? mig.slots_text : "", mig.to_text,
                 (unsigned long long)mig.copied, (unsigned long long)mig.deleted, mig.started_ms,
                 mig.finished_ms, mig.error);
 }
@@ -310,7 +312,7 @@ topology_line(const char *line)
 int
 migrate_rewrite_config(char *err, size_t errlen)
 {
-    char tmp[4096], line[4096];
+    char tmp[4096];
     const char *path = proxy.config_file;
 
     if (path == NULL) {
@@ -330,17 +332,25 @@ migrate_rewrite_config(char *err, size_t errlen)
         }
         return SC_ERR;
     }
-    while (fgets(line, sizeof(line), in) != NULL) {
+    /* getline: a shard's slot list can run to tens of kilobytes. */
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, in) != -1) {
         if (!topology_line(line)) {
             fputs(line, out);
         }
     }
+    free(line); /* getline's, not mem_alloc's */
     fclose(in);
+    struct sbuf shard;
+    sbuf_init(&shard);
     fprintf(out, "mode partitioned\n");
     for (int i = 0; i < router->nshards; i++) {
-        router_shard_line(router->shards[i], line, sizeof(line));
-        fprintf(out, "shard %s\n", line);
+        sbuf_reset(&shard);
+        router_shard_line(router->shards[i], &shard);
+        fprintf(out, "shard %s\n", shard.data != NULL ? shard.data : "");
     }
+    sbuf_free(&shard);
     if (fclose(out) != 0 || rename(tmp, path) != 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         unlink(tmp);
@@ -355,4 +365,6 @@ migrate_teardown(void)
 {
     resync_abort_all();
     mig.dual = false;
+    mem_free(mig.slots_text);
+    mig.slots_text = NULL;
 }

@@ -123,18 +123,19 @@ get_node(const struct conf_option *o, char *buf, size_t len)
 static int
 set_shard(const struct conf_option *o, int argc, char **argv, char *err, size_t errlen)
 {
-    char line[1024];
-    size_t used = 0;
+    struct sbuf line;
 
     (void)o;
     if (argc < 2) {
         snprintf(err, errlen, "shard takes SLOTS PRIMARY [REPLICA...]");
         return SC_ERR;
     }
-    for (int i = 0; i < argc && used < sizeof(line); i++) {
-        used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%s", i > 0 ? " " : "", argv[i]);
+    sbuf_init(&line);
+    for (int i = 0; i < argc; i++) {
+        sbuf_printf(&line, "%s%s", i > 0 ? " " : "", argv[i]);
     }
-    append_line(&proxy.rcfg.shards, &proxy.rcfg.nshards, line);
+    append_line(&proxy.rcfg.shards, &proxy.rcfg.nshards, line.data);
+    sbuf_free(&line);
     return SC_OK;
 }
 
@@ -291,15 +292,18 @@ proxy_reload(char *err, size_t errlen)
 void
 proxy_config_topology_changed(void)
 {
-    char line[4096];
+    struct sbuf line;
 
     free_lines(&proxy.rcfg.nodes, &proxy.rcfg.nnodes);
     free_lines(&proxy.rcfg.shards, &proxy.rcfg.nshards);
     proxy.rcfg.mode = router->mode;
+    sbuf_init(&line);
     for (int i = 0; i < router->nshards; i++) {
-        router_shard_line(router->shards[i], line, sizeof(line));
-        append_line(&proxy.rcfg.shards, &proxy.rcfg.nshards, line);
+        sbuf_reset(&line);
+        router_shard_line(router->shards[i], &line);
+        append_line(&proxy.rcfg.shards, &proxy.rcfg.nshards, line.data != NULL ? line.data : "");
     }
+    sbuf_free(&line);
 }
 
 /* ---- node authentication ---- */

@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/sbuf.h"
 #include "common/util.h"
 #include "proxy/back.h"
 #include "proxy/health.h"
@@ -61,12 +62,19 @@ member_for(const char *addr, char *err, size_t errlen)
     return m;
 }
 
+static void
+shard_free(struct shard *s)
+{
+    mem_free(s->slots);
+    mem_free(s);
+}
+
 static struct shard *
 shard_new(struct router *r, const char *slots)
 {
     struct shard *s = mem_calloc(1, sizeof(*s));
     s->id = r->nshards;
-    snprintf(s->slots, sizeof(s->slots), "%s", slots);
+    s->slots = mem_strdup(slots);
     r->shards[r->nshards++] = s;
     return s;
 }
@@ -144,6 +152,7 @@ static int
 build_partitioned(struct router *r, const struct router_config *cfg, char *err, size_t errlen)
 {
     bool *owned = mem_calloc(SLOT_COUNT, sizeof(bool));
+    char *line = NULL; /* the shard line being split */
     int rc = SC_ERR;
 
     if (cfg->nshards == 0) {
@@ -151,9 +160,9 @@ build_partitioned(struct router *r, const struct router_config *cfg, char *err, 
         goto done;
     }
     for (int i = 0; i < cfg->nshards; i++) {
-        char line[1024];
         char *save = NULL;
-        snprintf(line, sizeof(line), "%s", cfg->shards[i]);
+        mem_free(line);
+        line = mem_strdup(cfg->shards[i]);
         char *slots = strtok_r(line, " \t", &save);
         char *addr = strtok_r(NULL, " \t", &save);
         if (slots == NULL || addr == NULL) {
@@ -182,6 +191,7 @@ build_partitioned(struct router *r, const struct router_config *cfg, char *err, 
     }
     rc = SC_OK;
 done:
+    mem_free(line);
     mem_free(owned);
     return rc;
 }
@@ -215,7 +225,7 @@ router_free(struct router *r)
         return;
     }
     for (int i = 0; i < r->nshards; i++) {
-        mem_free(r->shards[i]);
+        shard_free(r->shards[i]);
     }
     mem_free(r);
 }
@@ -294,7 +304,7 @@ router_teardown(void)
     while (retired != NULL) {
         struct shard *sh = retired;
         retired = sh->next_retired;
-        mem_free(sh);
+        shard_free(sh);
     }
     while (members != NULL) {
         struct member *m = members;
@@ -441,7 +451,8 @@ describe_slots(struct shard *s)
 {
     uint8_t bm[SLOT_BITMAP_BYTES];
     router_shard_slots(s, bm);
-    slot_bitmap_format(bm, s->slots, sizeof(s->slots));
+    mem_free(s->slots);
+    s->slots = slot_bitmap_text(bm);
 }
 
 void
@@ -486,12 +497,11 @@ router_retire_empty(void)
     }
 }
 
-size_t
-router_shard_line(const struct shard *s, char *buf, size_t len)
+void
+router_shard_line(const struct shard *s, struct sbuf *out)
 {
-    size_t n = (size_t)snprintf(buf, len, "%s", s->slots);
-    for (int j = 0; j < s->nmembers && n < len; j++) {
-        n += (size_t)snprintf(buf + n, len - n, " %s", s->members[j]->addr);
+    sbuf_adds(out, s->slots);
+    for (int j = 0; j < s->nmembers; j++) {
+        sbuf_printf(out, " %s", s->members[j]->addr);
     }
-    return MIN(n, len - 1);
 }

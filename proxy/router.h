@@ -52,7 +52,7 @@ struct member {
 
 struct shard {
     int id;
-    char slots[256]; /* as configured, for messages ("0-5460") */
+    char *slots;     /* owned: the slots as text ("0-5460"), for messages and config */
     struct member *members[SHARD_MEMBERS_MAX];
     int nmembers;
     uint32_t rr; /* next member to read from */
@@ -123,5 +123,6 @@ void router_move_slots(const uint8_t *slots, const struct shard *to);
 void router_retire_empty(void);
 /* The slots of shard s as a bitmap. */
 void router_shard_slots(const struct shard *s, uint8_t *bm);
-/* "SLOTS ADDR..." as a shard line of the config file. */
-size_t router_shard_line(const struct shard *s, char *buf, size_t len);
+/* Appends "SLOTS ADDR..." (a shard line of the config file) to out. */
+struct sbuf;
+void router_shard_line(const struct shard *s, struct sbuf *out);

@@ -6,6 +6,7 @@
 #define TEST_SUITE "slot"
 #include "tests/unit/testhelp.h"
 
+#include "common/mem.h"
 #include "common/slot.h"
 
 #include <stdlib.h>
@@ -120,5 +121,78 @@ test_slot_range(void)
     CHECK(max > SLOT_COUNT - 100); /* the whole range is used */
 }
 
+/* Formats bm, checks the text fits where SLOT_TEXT_MAX says it does, and
+ * parses it back to the same set. */
+static void
+check_round_trip(const uint8_t *bm)
+{
+    uint8_t back[SLOT_BITMAP_BYTES];
+    char *text = slot_bitmap_text(bm);
+    size_t len = strlen(text);
+
+    CHECK(len + 32 <= SLOT_TEXT_MAX);
+    if (len == 0) {
+        CHECK(!slot_bitmap_parse(back, text)); /* the empty set has no text form */
+        for (size_t i = 0; i < SLOT_BITMAP_BYTES; i++) {
+            CHECK(bm[i] == 0);
+        }
+    } else {
+        CHECK(slot_bitmap_parse(back, text));
+        CHECK(memcmp(back, bm, SLOT_BITMAP_BYTES) == 0);
+    }
+    mem_free(text);
+}
+
+/* The longest texts: single slots with gaps, and pairs with gaps (4
+ * characters a slot), which the proxy's config lines must hold whole. */
+static void
+test_bitmap_text_round_trips(void)
+{
+    uint8_t bm[SLOT_BITMAP_BYTES];
+
+    memset(bm, 0, sizeof(bm));
+    check_round_trip(bm);
+    memset(bm, 0xff, sizeof(bm));
+    check_round_trip(bm);
+    for (unsigned period = 2; period <= 5; period++) {
+        memset(bm, 0, sizeof(bm));
+        for (unsigned s = 0; s < SLOT_COUNT; s++) {
+            if (s % period != period - 1) {
+                slot_bitmap_add(bm, s);
+            }
+        }
+        check_round_trip(bm);
+    }
+    srand(7);
+    for (int round = 0; round < 50; round++) {
+        for (size_t i = 0; i < sizeof(bm); i++) {
+            bm[i] = (uint8_t)rand();
+        }
+        check_round_trip(bm);
+    }
+}
+
+static void
+test_bitmap_parse(void)
+{
+    uint8_t bm[SLOT_BITMAP_BYTES];
+
+    CHECK(slot_bitmap_parse(bm, "0-5460"));
+    CHECK(slot_bitmap_has(bm, 0) && slot_bitmap_has(bm, 5460) && !slot_bitmap_has(bm, 5461));
+    CHECK(slot_bitmap_parse(bm, "16383,0,7-7"));
+    CHECK(slot_bitmap_has(bm, 16383) && slot_bitmap_has(bm, 0) && slot_bitmap_has(bm, 7));
+    CHECK(!slot_bitmap_has(bm, 1));
+    const char *bad[] = {"", ",", "1,", ",1", "1,,2", "16384", "0-16384", "5-3", " 5", "+5",
+                         "-5", "5-", "5- 6", "5-+6", "a", "1a", "1-2x", "0x10", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        bool ok = slot_bitmap_parse(bm, bad[i]);
+        CHECK(!ok);
+        if (ok) {
+            fprintf(stderr, "  accepted the bad slot list '%s'\n", bad[i]);
+        }
+    }
+}
+
 TEST_MAIN(test_crc16_check_value, test_crc16_matches_bitwise, test_known_slots,
-          test_hash_tags_spec_examples, test_hash_tags_edges, test_slot_range)
+          test_hash_tags_spec_examples, test_hash_tags_edges, test_slot_range,
+          test_bitmap_text_round_trips, test_bitmap_parse)
