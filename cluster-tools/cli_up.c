@@ -55,7 +55,8 @@ struct up {
     char root[PATH_MAX];   /* the source tree: docker/config, data/load */
     char dir[PATH_MAX];    /* the run directory */
     char pgbin[PATH_MAX];  /* PostgreSQL's server programs */
-    int port, node_port[UP_NODES_MAX], proxy_metrics, loader_port, loader_metrics, pg_port;
+    int port, node_port[UP_NODES_MAX], node_metrics[UP_NODES_MAX], proxy_metrics, loader_port,
+        loader_metrics, pg_port;
     long long kepid; /* a row that exists: koi:<kepid> */
     char failed_log[PATH_MAX];
 };
@@ -356,6 +357,7 @@ plan_ports(struct up *u)
     u->port = (int)u->o->port;
     for (int i = 0; i < u->nnodes; i++) {
         u->node_port[i] = u->port + UP_NODE_OFFSET + i;
+        u->node_metrics[i] = u->port + UP_NODE_METRICS_OFFSET + i;
     }
     u->proxy_metrics = u->port + UP_PROXY_METRICS_OFFSET;
     u->loader_port = u->port + UP_LOADER_OFFSET;
@@ -382,6 +384,8 @@ check_ports(const struct up *u, struct cli_err *err)
     for (int i = 0; i < u->nnodes; i++) {
         snprintf(what, sizeof(what), "node %d", i + 1);
         port_check(&taken, u->node_port[i], what);
+        snprintf(what, sizeof(what), "node %d metrics", i + 1);
+        port_check(&taken, u->node_metrics[i], what);
     }
     port_check(&taken, u->proxy_metrics, "proxy metrics");
     port_check(&taken, u->loader_port, "loader");
@@ -524,7 +528,7 @@ accepts(const struct up *u, int port)
 }
 
 /* One of our servers: every one takes its config file, --port and --bind;
- * loader and proxy add a metrics port and the one address they use. */
+ * each adds its metrics port, and loader and proxy the one address they use. */
 struct server {
     const char *role; /* in the state file; its log is role.log */
     const char *prog; /* in bindir */
@@ -745,8 +749,8 @@ start_nodes(struct up *u, struct cli_err *err)
     }
     for (int i = 0; i < u->nnodes; i++) {
         snprintf(role, sizeof(role), "node%d", i + 1);
-        struct server s = {role, "slotcache-node", conf, u->node_port[i], 0, NULL,
-                           NULL, answers_ping};
+        struct server s = {role,         "slotcache-node", conf, u->node_port[i],
+                           u->node_metrics[i], NULL,     NULL, answers_ping};
         if (start_server(u, &s, err) != SC_OK) {
             return SC_ERR;
         }
@@ -881,7 +885,8 @@ print_summary(const struct up *u)
         if (u->mode == TOPO_PARTITIONED) {
             slots_even_part(i, u->nnodes, &lo, &hi);
         }
-        printf("  node %d      127.0.0.1:%-5d  %s, slots %u-%u\n", i + 1, u->node_port[i],
+        printf("  node %d      127.0.0.1:%-5d  metrics http://127.0.0.1:%d/metrics  %s, slots %u-%u\n",
+               i + 1, u->node_port[i], u->node_metrics[i],
                u->mode == TOPO_REPLICATED ? "replica" : "primary", lo, hi);
     }
     printf("  loader      127.0.0.1:%-5d  metrics http://127.0.0.1:%d/metrics\n", u->loader_port,

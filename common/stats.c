@@ -66,13 +66,27 @@ stats_human_bytes(char *buf, size_t len, uint64_t n)
 }
 
 void
-stats_prom_sample(struct sbuf *s, const char *prefix, const char *name, enum stats_kind kind,
-                  const char *help, const char *labels, double v)
+stats_prom_head(struct sbuf *s, const char *prefix, const char *name, enum stats_kind kind,
+                const char *help)
 {
     sbuf_printf(s, "# HELP %s_%s %s\n# TYPE %s_%s %s\n", prefix, name, help, prefix, name,
                 kind == STATS_COUNTER ? "counter" : "gauge");
+}
+
+void
+stats_prom_value(struct sbuf *s, const char *prefix, const char *name, const char *labels,
+                 double v)
+{
     sbuf_printf(s, "%s_%s%s%s%s %.17g\n", prefix, name, labels != NULL ? "{" : "",
                 labels != NULL ? labels : "", labels != NULL ? "}" : "", v);
+}
+
+void
+stats_prom_sample(struct sbuf *s, const char *prefix, const char *name, enum stats_kind kind,
+                  const char *help, const char *labels, double v)
+{
+    stats_prom_head(s, prefix, name, kind, help);
+    stats_prom_value(s, prefix, name, labels, v);
 }
 
 void
@@ -83,4 +97,31 @@ stats_prom_render(struct sbuf *s, const char *prefix, const struct stats_desc *d
         stats_prom_sample(s, prefix, desc[i].name, desc[i].kind, desc[i].help, labels,
                           (double)v[i]);
     }
+}
+
+void
+stats_rate_sample(struct stats_rate *r, uint64_t counter, long long now_ms)
+{
+    if (r->last_ms > 0 && now_ms - r->last_ms < STATS_RATE_PERIOD_MS) {
+        return;
+    }
+    /* The first sample only sets the baseline: a counter that ran before
+     * sampling began has no rate to report yet. */
+    if (r->last_ms > 0) {
+        uint64_t dt = (uint64_t)(now_ms - r->last_ms);
+        r->samples[r->idx++ % STATS_RATE_SAMPLES] = (counter - r->last) * 1000 / dt;
+    }
+    r->last = counter;
+    r->last_ms = now_ms;
+}
+
+uint64_t
+stats_rate_mean(const struct stats_rate *r)
+{
+    uint64_t sum = 0;
+
+    for (int i = 0; i < STATS_RATE_SAMPLES; i++) {
+        sum += r->samples[i];
+    }
+    return sum / STATS_RATE_SAMPLES;
 }

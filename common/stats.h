@@ -35,6 +35,24 @@ struct stats_desc {
 #define STATS_ENUM(name, kind, help) STAT_##name,
 #define STATS_DESC(name, kind, help) {#name, STATS_##kind, help},
 
+/* A counter's recent rate, as redis's instantaneous_ops_per_sec: the mean
+ * of the last STATS_RATE_SAMPLES per-second rates, one taken each time
+ * stats_rate_sample is called (about every 100 ms). */
+#define STATS_RATE_SAMPLES 16
+#define STATS_RATE_PERIOD_MS 100
+
+struct stats_rate {
+    uint64_t samples[STATS_RATE_SAMPLES];
+    uint64_t last;      /* the counter at the previous sample */
+    long long last_ms;  /* when it was taken; 0: never */
+    unsigned idx;
+};
+
+/* Takes a sample of counter at now_ms unless the last one is younger than
+ * STATS_RATE_PERIOD_MS. */
+void stats_rate_sample(struct stats_rate *r, uint64_t counter, long long now_ms);
+uint64_t stats_rate_mean(const struct stats_rate *r);
+
 /* "# Title\r\n" */
 void stats_info_section(struct sbuf *s, const char *title);
 /* One "name:value\r\n" line per metric. */
@@ -52,3 +70,9 @@ void stats_prom_render(struct sbuf *s, const char *prefix, const struct stats_de
                        const uint64_t *v, size_t n, const char *labels);
 void stats_prom_sample(struct sbuf *s, const char *prefix, const char *name, enum stats_kind kind,
                        const char *help, const char *labels, double v);
+/* A metric with several labelled samples: its HELP/TYPE lines once (the
+ * format allows no second TYPE line for a name), then each sample. */
+void stats_prom_head(struct sbuf *s, const char *prefix, const char *name, enum stats_kind kind,
+                     const char *help);
+void stats_prom_value(struct sbuf *s, const char *prefix, const char *name, const char *labels,
+                      double v);

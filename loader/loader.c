@@ -386,13 +386,9 @@ loader_metrics(struct sbuf *s)
         }
         snprintf(labels + n, sizeof(labels) - n, "\"");
         if (i == 0) {
-            stats_prom_sample(s, "slotcache_loader", "route_queries_in_flight", STATS_GAUGE,
-                              "queries of the route running now (its bulkhead's count)", labels,
-                              r->inflight);
-        } else {
-            /* One HELP/TYPE per metric name: later routes add samples only. */
-            sbuf_printf(s, "slotcache_loader_route_queries_in_flight{%s} %u\n", labels,
-                        r->inflight);
+            stats_prom_head(s, "slotcache_loader", "route_queries_in_flight", STATS_GAUGE,
+                            "queries of the route running now (its bulkhead's count)");
         }
+        stats_prom_value(s, "slotcache_loader", "route_queries_in_flight", labels, r->inflight);
     }
 }

@@ -32,7 +32,6 @@
 #include <unistd.h>
 
 #define SERVER_EXPIRE_CYCLE_PERC 25  /* share of a cron period active expiry may use */
-#define SERVER_SAMPLE_MS 100         /* instantaneous_* sampling period */
 
 struct server server;
 
@@ -186,6 +185,10 @@ const struct conf_option server_options[] = {
     CONF_ENUM_OPT("loglevel", &server.opt.loglevel, "notice", loglevels, RT, apply_loglevel,
                   "debug, verbose, notice or warning"),
     CONF_STR_OPT("pidfile", &server.opt.pidfile, "", 0, NULL, "write the pid here"),
+    CONF_INT_OPT("metrics-port", &server.opt.metrics_port, "0", 0, 65535, 0, NULL,
+                 "HTTP port serving Prometheus /metrics (0: off)"),
+    CONF_STR_OPT("metrics-bind", &server.opt.metrics_bind, "127.0.0.1", 0, NULL,
+                 "address of the metrics port"),
     CONF_MEM_OPT("maxmemory", &evict_opts.maxmemory, "0", RT, apply_maxmemory,
                  "memory limit for data (0: none)"),
     CONF_ENUM_OPT("maxmemory-policy", &evict_opts.policy, "noeviction", evict_policy_names, RT,
@@ -262,32 +265,9 @@ on_connection(int fd, const char *peer)
 static void
 sample_rates(long long now)
 {
-    if (now - server.last_sample_ms < SERVER_SAMPLE_MS) {
-        return;
-    }
-    long long dt = server.last_sample_ms > 0 ? now - server.last_sample_ms : SERVER_SAMPLE_MS;
-    uint64_t ops = server.stats[STAT_total_commands_processed];
-    uint64_t in = server.stats[STAT_total_net_input_bytes];
-    uint64_t out = server.stats[STAT_total_net_output_bytes];
-    int i = server.sample_idx++ % 16;
-
-    server.ops_samples[i] = (ops - server.last_ops) * 1000 / (uint64_t)dt;
-    server.in_samples[i] = (in - server.last_in) * 1000 / (uint64_t)dt;
-    server.out_samples[i] = (out - server.last_out) * 1000 / (uint64_t)dt;
-    server.last_ops = ops;
-    server.last_in = in;
-    server.last_out = out;
-    server.last_sample_ms = now;
-}
-
-static uint64_t
-sample_mean(const uint64_t *s)
-{
-    uint64_t sum = 0;
-    for (int i = 0; i < 16; i++) {
-        sum += s[i];
-    }
-    return sum / 16;
+    stats_rate_sample(&server.ops_rate, server.stats[STAT_total_commands_processed], now);
+    stats_rate_sample(&server.in_rate, server.stats[STAT_total_net_input_bytes], now);
+    stats_rate_sample(&server.out_rate, server.stats[STAT_total_net_output_bytes], now);
 }
 
 static void
@@ -400,6 +380,17 @@ write_pidfile(void)
     fclose(f);
 }
 
+static bool
+metrics_page(const char *path, struct sbuf *body, const char **type)
+{
+    if (strcmp(path, "/metrics") != 0) {
+        return false;
+    }
+    *type = "text/plain; version=0.0.4";
+    server_metrics(body);
+    return true;
+}
+
 int
 server_setup(void)
 {
@@ -433,6 +424,13 @@ server_setup(void)
         return SC_ERR;
     }
     server.bound_port = server.listener.port;
+    server.metrics.fd = -1;
+    if (server.opt.metrics_port > 0 &&
+        http_listen(&server.metrics, server.loop, server.opt.metrics_bind,
+                    (int)server.opt.metrics_port, metrics_page, err, sizeof(err)) != SC_OK) {
+        log_warn("Could not open the metrics port: %s", err);
+        return SC_ERR;
+    }
     write_pidfile();
 
     ev_timer_init(&server.cron, on_cron, 1.0 / (double)server.opt.hz,
@@ -467,6 +465,7 @@ server_teardown(void)
     }
     server.conns.pending_write = server.conns.to_close = NULL;
     listener_close(&server.listener);
+    http_close(&server.metrics);
     ev_timer_stop(server.loop, &server.cron);
     ev_prepare_stop(server.loop, &server.before_sleep);
     ev_signal_stop(server.loop, &server.sig_term);
@@ -595,11 +594,11 @@ info_stats(struct sbuf *s)
 {
     stats_info_section(s, "Stats");
     stats_info_render(s, server_metric_desc, server.stats, 2);
-    stats_info_u64(s, "instantaneous_ops_per_sec", sample_mean(server.ops_samples));
+    stats_info_u64(s, "instantaneous_ops_per_sec", stats_rate_mean(&server.ops_rate));
     stats_info_render(s, server_metric_desc + 2, server.stats + 2, 2);
-    stats_info_double(s, "instantaneous_input_kbps", (double)sample_mean(server.in_samples) / 1024);
+    stats_info_double(s, "instantaneous_input_kbps", (double)stats_rate_mean(&server.in_rate) / 1024);
     stats_info_double(s, "instantaneous_output_kbps",
-                      (double)sample_mean(server.out_samples) / 1024);
+                      (double)stats_rate_mean(&server.out_rate) / 1024);
     stats_info_render(s, server_metric_desc + 4, server.stats + 4, SERVER_METRIC_COUNT - 4);
     stats_info_u64(s, "expired_keys", kv_stats.expired);
     sbuf_printf(s, "expired_stale_perc:%.2f\r\n", (double)kv_stats.expired_stale_perc_x100 / 100);
@@ -696,4 +695,29 @@ server_info(struct sbuf *s, const char *section)
             info_sections[i].render(s);
         }
     }
+}
+
+void
+server_metrics(struct sbuf *s)
+{
+    static const char p[] = "slotcache_node";
+
+    stats_prom_render(s, p, server_metric_desc, server.stats, SERVER_METRIC_COUNT, NULL);
+    stats_prom_sample(s, p, "keyspace_hits_total", STATS_COUNTER, "reads that found their key",
+                      NULL, (double)kv_stats.hits);
+    stats_prom_sample(s, p, "keyspace_misses_total", STATS_COUNTER,
+                      "reads that did not find their key", NULL, (double)kv_stats.misses);
+    stats_prom_sample(s, p, "expired_keys_total", STATS_COUNTER, "keys removed by their TTL",
+                      NULL, (double)kv_stats.expired);
+    stats_prom_sample(s, p, "evicted_keys_total", STATS_COUNTER,
+                      "keys evicted to stay under maxmemory", NULL, (double)kv_stats.evicted);
+    stats_prom_sample(s, p, "connected_clients", STATS_GAUGE, "client connections open", NULL,
+                      (double)server.conns.n);
+    stats_prom_sample(s, p, "keys", STATS_GAUGE, "keys held", NULL, (double)kv_count());
+    stats_prom_sample(s, p, "expires", STATS_GAUGE, "keys with a TTL", NULL,
+                      (double)kv_volatile_count());
+    stats_prom_sample(s, p, "used_memory_bytes", STATS_GAUGE, "memory used (INFO used_memory)",
+                      NULL, (double)evict_used_memory());
+    stats_prom_sample(s, p, "maxmemory_bytes", STATS_GAUGE, "the maxmemory limit (0: none)", NULL,
+                      (double)evict_opts.maxmemory);
 }

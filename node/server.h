@@ -9,6 +9,7 @@
 
 #include "common/conf.h"
 #include "common/conn.h"
+#include "common/http.h"
 #include "common/listener.h"
 #include "common/stats.h"
 
@@ -56,6 +57,8 @@ struct server_options {
     char *logfile;
     int loglevel;
     char *pidfile;
+    long long metrics_port; /* Prometheus /metrics over HTTP; 0: off */
+    char *metrics_bind;
     char *save;        /* always "": the node keeps no data on disk */
     bool appendonly;   /* always no */
 };
@@ -66,6 +69,7 @@ struct server {
 
     struct listener listener;
     int bound_port; /* the port listened on (port 0 picks one) */
+    struct http_server metrics;
 
     ev_timer cron;
     ev_prepare before_sleep;
@@ -83,12 +87,8 @@ struct server {
     char *executable;
     bool shutdown_asap;
 
-    /* instantaneous_ops_per_sec: samples of the command counter */
-    uint64_t ops_samples[16];
-    uint64_t in_samples[16], out_samples[16];
-    int sample_idx;
-    long long last_sample_ms;
-    uint64_t last_ops, last_in, last_out;
+    /* instantaneous_ops_per_sec, _input_kbps, _output_kbps */
+    struct stats_rate ops_rate, in_rate, out_rate;
 };
 
 extern struct server server;
@@ -106,3 +106,5 @@ void server_shutdown(void);
  * returns false for an unknown section (redis then replies empty). */
 struct sbuf;
 void server_info(struct sbuf *s, const char *section);
+/* The Prometheus page: INFO's counters and gauges as slotcache_node_*. */
+void server_metrics(struct sbuf *s);

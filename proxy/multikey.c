@@ -404,7 +404,11 @@ frag_done(struct msg *f)
         replicate_frag_done(f, parent, mg);
         return;
     }
-    if (!take_error(mg, f)) {
+    if (mg->kind == ROUTE_INFO) {
+        /* A node that cannot answer is a line of the reply, not its end:
+         * INFO is where one looks to find which node that is. */
+        info_gather(mg, f);
+    } else if (!take_error(mg, f)) {
         struct place_ctx pc = {mg, f->ctx, (uint32_t)f->sum, 0, false, f->rsp.b};
         switch (mg->kind) {
         case ROUTE_MGET:
@@ -429,9 +433,6 @@ frag_done(struct msg *f)
                 seg_release(&mg->picked);
                 mg->picked = ref_seg(&f->rsp);
             }
-            break;
-        case ROUTE_INFO:
-            info_gather(mg, f);
             break;
         default:
             break;
@@ -746,8 +747,8 @@ scan(struct front *c, struct msg *m)
 static bool
 proxy_only_section(const char *s)
 {
-    static const char *const local[] = {"server", "clients", "stats", "proxy", "nodes",
-                                         "replication", "cluster"};
+    static const char *const local[] = {"server", "clients", "stats",   "proxy",
+                                         "nodes",  "replication", "cluster", "loader"};
     for (size_t i = 0; i < ARRAY_LEN(local); i++) {
         if (strcasecmp(s, local[i]) == 0) {
             return true;
@@ -790,6 +791,12 @@ info_gather(struct merge *mg, struct msg *f)
     char val[128], db[256];
 
     sbuf_printf(&mg->info, "node_%s:", f->member != NULL ? f->member->addr : "?");
+    if (f->flags & (MSG_FAILED | MSG_ERROR)) {
+        /* "-ERR ...\r\n" -> error=ERR ... (an INFO value stops at the line's end) */
+        size_t n = f->rsp.len > 3 ? f->rsp.len - 3 : 0;
+        sbuf_printf(&mg->info, "error=%.*s\r\n", (int)MIN(n, 200), f->rsp.p + 1);
+        return;
+    }
     for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
         if (info_field(&f->rsp, fields[i], val, sizeof(val))) {
             sbuf_printf(&mg->info, "%s%s=%s", i == 0 ? "" : ",", fields[i], val);

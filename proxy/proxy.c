@@ -361,6 +361,7 @@ on_cron(struct ev_loop *loop, ev_timer *w, int revents)
     }
     loader_client_cron();
     readthru_cron();
+    stats_rate_sample(&proxy.ops_rate, proxy.stats[STAT_total_commands_processed], now_us / 1000);
     if (proxy.opt.timeout > 0) {
         for (struct conn *k = proxy.conns.all; k != NULL; k = k->next) {
             struct front *c = front_of(k);
@@ -595,6 +596,7 @@ proxy_info(struct sbuf *s, const char *section)
     if (all || strcasecmp(section, "stats") == 0) {
         stats_info_section(s, "Stats");
         stats_info_render(s, metric_desc, proxy.stats, PROXY_METRIC_COUNT);
+        stats_info_u64(s, "instantaneous_ops_per_sec", stats_rate_mean(&proxy.ops_rate));
     }
     if (all || strcasecmp(section, "replication") == 0) {
         stats_info_section(s, "Replication");
@@ -623,33 +625,73 @@ proxy_info(struct sbuf *s, const char *section)
     }
 }
 
+static double
+node_up(const struct member *m)
+{
+    return m->state == MEMBER_UP;
+}
+
+static double
+node_requests(const struct member *m)
+{
+    return (double)m->requests;
+}
+
+static double
+node_errors(const struct member *m)
+{
+    return (double)m->errors;
+}
+
+static double
+node_failures(const struct member *m)
+{
+    return (double)m->failures;
+}
+
+static double
+node_latency(const struct member *m)
+{
+    return m->latency_n > 0 ? (double)m->latency_us_sum / (double)m->latency_n / 1e6 : 0.0;
+}
+
+/* The per-node metrics, each one family with a sample per node. */
+static const struct {
+    const char *name;
+    enum stats_kind kind;
+    const char *help;
+    double (*value)(const struct member *m);
+} node_metrics[] = {
+    {"node_up", STATS_GAUGE, "1 if the node serves reads", node_up},
+    {"node_requests_total", STATS_COUNTER, "requests sent to the node", node_requests},
+    {"node_errors_total", STATS_COUNTER, "error replies from the node", node_errors},
+    {"node_failures_total", STATS_COUNTER, "requests failed because the node was unavailable",
+     node_failures},
+    {"node_latency_seconds_avg", STATS_GAUGE, "mean reply latency", node_latency},
+};
+
 void
 proxy_metrics(struct sbuf *s)
 {
-    char labels[256];
+    static const char p[] = "slotcache_proxy";
+    char labels[NET_ADDR_MAX + 64];
 
-    stats_prom_render(s, "slotcache_proxy", metric_desc, proxy.stats, PROXY_METRIC_COUNT, NULL);
-    stats_prom_sample(s, "slotcache_proxy", "connected_clients", STATS_GAUGE,
-                      "client connections open", NULL, (double)proxy.conns.n);
-    for (int i = 0; i < router->nshards; i++) {
-        const struct shard *sh = router->shards[i];
-        for (int j = 0; j < sh->nmembers; j++) {
-            const struct member *m = sh->members[j];
-            snprintf(labels, sizeof(labels), "node=\"%s\",shard=\"%d\"", m->addr, sh->id);
-            stats_prom_sample(s, "slotcache_proxy", "node_up", STATS_GAUGE,
-                              "1 if the node serves reads", labels, m->state == MEMBER_UP);
-            stats_prom_sample(s, "slotcache_proxy", "node_requests_total", STATS_COUNTER,
-                              "requests sent to the node", labels, (double)m->requests);
-            stats_prom_sample(s, "slotcache_proxy", "node_errors_total", STATS_COUNTER,
-                              "error replies from the node", labels, (double)m->errors);
-            stats_prom_sample(s, "slotcache_proxy", "node_failures_total", STATS_COUNTER,
-                              "requests failed because the node was unavailable", labels,
-                              (double)m->failures);
-            stats_prom_sample(s, "slotcache_proxy", "node_latency_seconds_avg", STATS_GAUGE,
-                              "mean reply latency", labels,
-                              m->latency_n > 0
-                                  ? (double)m->latency_us_sum / (double)m->latency_n / 1e6
-                                  : 0.0);
+    stats_prom_render(s, p, metric_desc, proxy.stats, PROXY_METRIC_COUNT, NULL);
+    stats_prom_sample(s, p, "connected_clients", STATS_GAUGE, "client connections open", NULL,
+                      (double)proxy.conns.n);
+    stats_prom_sample(s, p, "instantaneous_ops_per_sec", STATS_GAUGE,
+                      "requests a second, over the last 1.6 s", NULL,
+                      (double)stats_rate_mean(&proxy.ops_rate));
+    for (size_t k = 0; k < ARRAY_LEN(node_metrics); k++) {
+        stats_prom_head(s, p, node_metrics[k].name, node_metrics[k].kind, node_metrics[k].help);
+        for (int i = 0; i < router->nshards; i++) {
+            const struct shard *sh = router->shards[i];
+            for (int j = 0; j < sh->nmembers; j++) {
+                snprintf(labels, sizeof(labels), "node=\"%s\",shard=\"%d\"", sh->members[j]->addr,
+                         sh->id);
+                stats_prom_value(s, p, node_metrics[k].name, labels,
+                                 node_metrics[k].value(sh->members[j]));
+            }
         }
     }
 }

@@ -40,7 +40,7 @@
     X(keyspace_hits, COUNTER, "GET and MGET keys found in the cache")                              \
     X(keyspace_misses, COUNTER, "GET and MGET keys not in the cache")                              \
     X(loads, COUNTER, "keys asked of the loader")                                                  \
-    X(loads_joined, COUNTER, "misses answered by a load already in flight (or just stored)")                     \
+    X(loads_joined, COUNTER, "misses answered by a load in flight (or just stored)")               \
     X(loads_found, COUNTER, "loads that returned a value")                                         \
     X(loads_not_found, COUNTER, "loads the database had no row for")                               \
     X(load_errors, COUNTER, "loads that failed (loader or database unavailable)")                  \
@@ -92,6 +92,8 @@ struct proxy {
     struct conn_set conns; /* the clients, and those to flush or free before sleeping */
 
     uint64_t stats[PROXY_METRIC_COUNT];
+
+    struct stats_rate ops_rate; /* instantaneous_ops_per_sec */
     long long start_ms;
     char run_id[41];
     char *config_file;

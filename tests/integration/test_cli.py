@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.request
 
 import pytest
 import redis
@@ -34,7 +35,7 @@ from topology import Topology
 CLI = os.path.join(servers.BIN_DIR, "slotcache-cli")
 DOCKER = os.path.join(servers.ROOT, "docker")
 # The ports `up --port N` uses, as offsets from N (cluster-tools/cli_up.h).
-UP_OFFSETS = (0, 1, 2, 3, 100, 400, 401, 432)
+UP_OFFSETS = (0, 1, 2, 3, 100, 101, 102, 103, 400, 401, 432)
 ROWS = 2000
 
 
@@ -157,7 +158,7 @@ def assert_down(u):
     assert u.entries, "up recorded nothing"
     assert alive(u.entries) == []
     for o in UP_OFFSETS:
-        if o in (2, 3) and len(u.entries) < 6:
+        if o in (2, 3, 102, 103) and len(u.entries) < 6:
             continue  # central has one node
         assert not port_open(u.port + o), "port %d still open after down" % (u.port + o)
     assert not os.path.exists(os.path.join(u.dir, "slotcache-up.pids"))
@@ -217,6 +218,16 @@ def test_up_check_info_down(ups, topology, nodes):
     for n in range(nodes):
         node = rows["127.0.0.1:%d" % (u.port + 1 + n)]
         assert node[3] == "up" and node[6] == "256.00M" and node[7] == "allkeys-lru"
+
+    # Every process's /metrics is valid exposition text, and the proxy's
+    # per-node families name each node once.
+    proxy = scrape(u.port + 100)
+    assert proxy["slotcache_proxy_keyspace_misses"][0][1] >= 1
+    up_nodes = {labels for labels, v in proxy["slotcache_proxy_node_up"] if v == 1}
+    assert len(up_nodes) == nodes
+    assert scrape(u.port + 401)["slotcache_loader_queries"][0][1] >= 1
+    keys = sum(scrape(u.port + 101 + n)["slotcache_node_keys"][0][1] for n in range(nodes))
+    assert keys == (nodes if topology == "replicated" else 1)
 
     assert_down(u)
 
@@ -458,44 +469,81 @@ def test_compose_file_validates(name, nodes):
         assert "node%d:700%d" % (i + 1, i + 1) in proxy
 
 
-def test_prometheus_and_grafana_agree_with_the_metrics():
+PROM_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*$")
+PROM_SAMPLE = re.compile(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_]\w*="(?:[^"\\\n]|\\.)*",?)*)\})?'
+                         r" (\S+)(?: -?\d+)?$")
+
+
+def parse_prometheus(text):
+    """Prometheus text format 0.0.4, strictly: {name: [(labels, value)]}.
+    Each name has at most one HELP and one TYPE line, before its samples,
+    and its samples are not interleaved with another family's."""
+    families, typed, helped, done = {}, set(), set(), set()
+    current = None
+    for line in text.splitlines():
+        if line.startswith("# HELP ") or line.startswith("# TYPE "):
+            w = line.split(" ", 3)
+            name = w[2]
+            assert PROM_NAME.match(name), line
+            seen = typed if w[1] == "TYPE" else helped
+            assert name not in seen, "second %s line for %s" % (w[1], name)
+            assert name not in families, "%s after %s's samples" % (w[1], name)
+            if w[1] == "TYPE":
+                assert w[3] in ("counter", "gauge", "histogram", "summary", "untyped"), line
+            seen.add(name)
+            continue
+        if line.startswith("#") or line == "":
+            continue
+        m = PROM_SAMPLE.match(line)
+        assert m, "not a sample line: %r" % line
+        name = re.sub(r"_(bucket|sum|count)$", "", m.group(1)) if m.group(1) not in typed \
+            else m.group(1)
+        if name != current:
+            assert name not in done, "samples of %s are split" % name
+            if current is not None:
+                done.add(current)
+            current = name
+        families.setdefault(m.group(1), []).append((m.group(2) or "", float(m.group(3))))
+    return families
+
+
+def scrape(port):
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as r:
+        assert r.status == 200
+        return parse_prometheus(r.read().decode())
+
+
+def test_prometheus_and_grafana_agree_with_the_metrics(ups):
     with open(os.path.join(DOCKER, "prometheus", "prometheus.yml")) as f:
         prom = yaml.safe_load(f)
-    targets = {t for job in prom["scrape_configs"] for sc in job["static_configs"]
+    targets = {t for job in prom["scrape_configs"] for sc in job.get("static_configs", [])
                for t in sc["targets"]}
-    assert {"proxy:7100", "loader:7401"} <= targets
+    targets |= {"%s:%d" % (name, sd["port"]) for job in prom["scrape_configs"]
+                for sd in job.get("dns_sd_configs", []) for name in sd["names"]}
+    assert {"proxy:7100", "loader:7401", "node1:7101", "node2:7102", "node3:7103"} <= targets
     cfg = compose_config("partitioned.yml")
-    assert "7100" in json.dumps(cfg["services"]["proxy"]["command"])
-    assert "7401" in json.dumps(cfg["services"]["loader"]["command"])
+    for service, port in (("proxy", 7100), ("loader", 7401), ("node1", 7101), ("node2", 7102),
+                          ("node3", 7103)):
+        assert "--metrics-port" in json.dumps(cfg["services"][service]["command"])
+        assert str(port) in json.dumps(cfg["services"][service]["command"])
+
+    # What the processes really export, scraped from a running topology.
+    u = ups("partitioned")
+    assert u.result.returncode == 0, u.result.stderr
+    exported = set()
+    for port in (u.port + 100, u.port + 101, u.port + 102, u.port + 103, u.port + 401):
+        exported |= set(scrape(port))
 
     with open(os.path.join(DOCKER, "grafana", "dashboards", "slotcache.json")) as f:
         dash = json.load(f)
     exprs = " ".join(t["expr"] for p in dash["panels"] for t in p.get("targets", []))
-    used = set(re.findall(r"\bslotcache_(?:proxy|loader)_[a-z0-9_]+", exprs))
-    missing = used - exported_metrics() - PENDING_METRICS
+    used = set(re.findall(r"\bslotcache_(?:proxy|loader|node)_[a-z0-9_]+", exprs))
+    missing = {n for n in used if n not in exported and
+               re.sub(r"_(bucket|sum|count)$", "", n) not in exported}
     assert missing == set(), "the dashboard asks for metrics nobody exports: %s" % missing
-    for needed in ("keyspace_hits", "keyspace_misses", "node_latency_seconds_avg", "evicted"):
+    for needed in ("keyspace_hits", "keyspace_misses", "node_latency_seconds_avg",
+                   "slotcache_node_evicted_keys_total"):
         assert needed in exprs
-
-
-# The dashboard's evictions panel reads the nodes' evicted_keys as the
-# proxy would export them per node; the proxy does not yet (nodes have no
-# /metrics of their own).
-PENDING_METRICS = {"slotcache_proxy_node_evicted_keys_total"}
-
-
-def exported_metrics():
-    """Every metric name the proxy and the loader put on /metrics: their
-    X-macro tables and their per-node / per-route samples."""
-    names = set()
-    for prog, header, source in (("proxy", "proxy/proxy.h", "proxy/proxy.c"),
-                                 ("loader", "loader/loader.h", "loader/loader.c")):
-        with open(os.path.join(servers.ROOT, header)) as f:
-            names |= {"slotcache_%s_%s" % (prog, n) for n in re.findall(r"X\((\w+),", f.read())}
-        with open(os.path.join(servers.ROOT, source)) as f:
-            names |= {"slotcache_%s_%s" % (prog, n) for n in re.findall(
-                r'stats_prom_sample\(\s*s,\s*"slotcache_%s",\s*"(\w+)"' % prog, f.read())}
-    return names
 
 
 # ---- resharding under load ----

@@ -419,3 +419,52 @@ def test_reshard_under_load_no_errors_nothing_lost():
                              [n.port for n in t.nodes] + [spare.port])
     spare_stop = spare.stop()
     assert t.stop() == 0 and spare_stop == 0
+
+
+def test_info_answers_while_a_node_hangs():
+    """INFO is what one reads to find a sick node, so a node that does not
+    answer is one line of the reply; the proxy's own sections never wait
+    on nodes at all."""
+    t = Topology("partitioned", 3)
+    try:
+        r = client(t)
+        for i in range(300):
+            r.set("k%d" % i, i)
+        t.nodes[1].proc.send_signal(signal.SIGSTOP)
+        try:
+            c = RespClient("127.0.0.1", t.proxy.port)
+            start = time.monotonic()
+            kind, text = c.call("INFO", "loader")
+            assert kind == "$" and b"loader_connected:" in text
+            assert time.monotonic() - start < 0.5  # did not wait for the stopped node
+            kind, text = c.call("INFO")  # waits for node-timeout (1 s), then answers
+            c.close()
+            assert kind == "$", text
+            text = text.decode()
+            # Its INFO timed out (an error line), or the health check marked it
+            # down first and it was not asked.
+            stopped = t.node_addrs()[1]
+            assert ("node_%s:error=" % stopped in text or
+                    "addr=%s,shard=1,slots=5461-10921,status=down" % stopped in text), text
+            for addr in (t.node_addrs()[0], t.node_addrs()[2]):
+                assert "node_%s:used_memory=" % addr in text
+            assert "instantaneous_ops_per_sec:" in text
+        finally:
+            t.nodes[1].proc.send_signal(signal.SIGCONT)
+        wait_until(lambda: "status=down" not in info_nodes(r), what="the node back up")
+        assert r.info()["db0"]["keys"] == 300
+    finally:
+        assert t.stop() == 0
+
+
+def test_instantaneous_ops_per_sec_follows_the_load():
+    t = Topology("central", 1)
+    try:
+        r = client(t)
+        assert r.info("stats")["instantaneous_ops_per_sec"] == 0
+        stop = time.monotonic() + 2.0
+        while time.monotonic() < stop:  # about 1.6 s of samples
+            r.ping()
+        assert r.info("stats")["instantaneous_ops_per_sec"] > 100
+    finally:
+        assert t.stop() == 0
