@@ -37,6 +37,7 @@
  */
 #include "cluster-tools/replay.h"
 #include "common/defs.h"
+#include "common/hist.h"
 #include "common/log.h"
 #include "common/rand.h"
 #include "common/util.h"
@@ -860,90 +861,6 @@ now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-/* -- latency histogram -- */
-
-/*
- * Log-linear, as HdrHistogram lays it out (Debian has no C HdrHistogram):
- * values below 2 * HIST_SUB nanoseconds have a bucket each, and every later
- * power of two is cut into HIST_SUB buckets, so any value is within 1/HIST_SUB
- * (0.8%) of its bucket's bounds, from 1 ns to centuries, in 58 KB and with
- * no allocation per sample:
- *
- *   index:  0 1 ... 2S-1 | 2S ..... 3S-1 | 3S ..... 4S-1 | ...
- *   values: 0 1 ... 2S-1 | 2S, 2S+2, ... | 4S, 4S+4, ... | ...   (S = HIST_SUB)
- */
-#define HIST_SUB_BITS 7
-#define HIST_SUB (1ULL << HIST_SUB_BITS)
-#define HIST_BUCKETS ((64 - HIST_SUB_BITS + 1) * HIST_SUB)
-
-struct hist {
-    uint64_t count, sum_ns, max_ns;
-    uint64_t bucket[HIST_BUCKETS];
-};
-
-static size_t
-hist_index(uint64_t v)
-{
-    if (v < 2 * HIST_SUB) {
-        return (size_t)v;
-    }
-    unsigned shift = (unsigned)(63 - __builtin_clzll(v)) - HIST_SUB_BITS;
-    return (size_t)(shift * HIST_SUB + (v >> shift));
-}
-
-/* The largest value that falls in bucket i. */
-static uint64_t
-hist_high(size_t i)
-{
-    if (i < 2 * HIST_SUB) {
-        return i;
-    }
-    unsigned shift = (unsigned)(i / HIST_SUB) - 1;
-    uint64_t m = i - shift * HIST_SUB;
-    return shift + HIST_SUB_BITS + 1 >= 64 ? UINT64_MAX : ((m + 1) << shift) - 1;
-}
-
-static void
-hist_record(struct hist *h, uint64_t ns)
-{
-    h->count++;
-    h->sum_ns += ns;
-    h->max_ns = MAX(h->max_ns, ns);
-    h->bucket[hist_index(ns)]++;
-}
-
-static void
-hist_merge(struct hist *dst, const struct hist *src)
-{
-    dst->count += src->count;
-    dst->sum_ns += src->sum_ns;
-    dst->max_ns = MAX(dst->max_ns, src->max_ns);
-    for (size_t i = 0; i < HIST_BUCKETS; i++) {
-        dst->bucket[i] += src->bucket[i];
-    }
-}
-
-/* The p-th percentile (0 < p <= 100) in nanoseconds: the upper bound of the
- * bucket that holds the ceil(p% * count)-th value, never above the largest
- * value seen; 0 with no samples. */
-static uint64_t
-hist_percentile(const struct hist *h, double p)
-{
-    if (h->count == 0) {
-        return 0;
-    }
-    uint64_t rank = (uint64_t)ceil(p / 100.0 * (double)h->count);
-    rank = MAX(rank, 1);
-    uint64_t seen = 0;
-    for (size_t i = 0; i < HIST_BUCKETS; i++) {
-        seen += h->bucket[i];
-        if (seen >= rank) {
-            return MIN(hist_high(i), h->max_ns);
-        }
-    }
-    return h->max_ns;
 }
 
 /* -- key space -- */
@@ -1920,11 +1837,11 @@ print_pass(int pass, const struct pass_result *p)
             continue;
         }
         printf("  %-12s %10llu %10.1f", op_names[k], (unsigned long long)h->count,
-               us(h->sum_ns / h->count));
+               us(h->sum / h->count));
         for (size_t q = 0; q < ARRAY_LEN(pctls); q++) {
             printf(" %10.1f", us(hist_percentile(h, pctls[q])));
         }
-        printf(" %10.1f\n", us(h->max_ns));
+        printf(" %10.1f\n", us(h->max));
     }
     fflush(stdout);
 }
@@ -1966,11 +1883,11 @@ csv_write(FILE *f, const struct run_cfg *cfg, const struct pass_result *res)
                 fprintf(f, ",,,,,,");
                 continue;
             }
-            fprintf(f, ",%.3f", us(h->sum_ns / h->count));
+            fprintf(f, ",%.3f", us(h->sum / h->count));
             for (size_t q = 0; q < ARRAY_LEN(pctls); q++) {
                 fprintf(f, ",%.3f", us(hist_percentile(h, pctls[q])));
             }
-            fprintf(f, ",%.3f", us(h->max_ns));
+            fprintf(f, ",%.3f", us(h->max));
         }
         fputc('\n', f);
     }
@@ -2056,11 +1973,11 @@ json_pass(FILE *f, int pass, const struct pass_result *p)
         fprintf(f, "%s\"%s\": {\"count\": %llu", k > 0 ? ", " : "", op_names[k],
                 (unsigned long long)h->count);
         if (h->count > 0) {
-            fprintf(f, ", \"mean\": %.3f", us(h->sum_ns / h->count));
+            fprintf(f, ", \"mean\": %.3f", us(h->sum / h->count));
             for (size_t q = 0; q < ARRAY_LEN(pctls); q++) {
                 fprintf(f, ", \"%s\": %.3f", pctl_names[q], us(hist_percentile(h, pctls[q])));
             }
-            fprintf(f, ", \"max\": %.3f", us(h->max_ns));
+            fprintf(f, ", \"max\": %.3f", us(h->max));
         }
         fputc('}', f);
     }
