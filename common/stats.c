@@ -69,8 +69,10 @@ void
 stats_prom_head(struct sbuf *s, const char *prefix, const char *name, enum stats_kind kind,
                 const char *help)
 {
+    static const char *const types[] = {"counter", "gauge", "summary"};
+
     sbuf_printf(s, "# HELP %s_%s %s\n# TYPE %s_%s %s\n", prefix, name, help, prefix, name,
-                kind == STATS_COUNTER ? "counter" : "gauge");
+                types[kind]);
 }
 
 void

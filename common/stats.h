@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum stats_kind { STATS_COUNTER, STATS_GAUGE };
+enum stats_kind { STATS_COUNTER, STATS_GAUGE, STATS_SUMMARY };
 
 struct stats_desc {
     const char *name;

@@ -159,21 +159,6 @@ index_add(struct pcmd *c)
     index_slots[i] = c;
 }
 
-const struct pcmd *
-cmdtab_find(const char *name)
-{
-    size_t len = strlen(name);
-    uint32_t i = util_nocase_hash(name, len) & (CMDTAB_SIZE - 1);
-
-    while (index_slots[i] != NULL) {
-        if (util_nocase_eq_lower(index_slots[i]->name, name, len)) {
-            return index_slots[i];
-        }
-        i = (i + 1) & (CMDTAB_SIZE - 1);
-    }
-    return NULL;
-}
-
 static const struct pcmd *
 find_counted(const char *s, size_t len)
 {
@@ -188,6 +173,12 @@ find_counted(const char *s, size_t len)
         i = (i + 1) & (CMDTAB_SIZE - 1);
     }
     return NULL;
+}
+
+const struct pcmd *
+cmdtab_find(const char *name)
+{
+    return find_counted(name, strlen(name));
 }
 
 void

@@ -10,6 +10,7 @@
 #include "common/slot.h"
 #include "proxy/back.h"
 #include "proxy/cmdtab.h"
+#include "proxy/latstats.h"
 #include "proxy/local.h"
 #include "proxy/migrate.h"
 #include "proxy/msg.h"
@@ -178,6 +179,7 @@ write_replies(struct front *c)
             }
             c->nq--;
             proxy.stats[STAT_total_commands_processed]++;
+            latstats_record(m->lat_class, (uint64_t)proxy_now_us() - m->arrived_us);
             msg_put(&m);
         }
     }
@@ -223,12 +225,14 @@ get_answered(struct msg *m)
     m->flags &= (uint16_t)~MSG_GET;
     if (m->flags & MSG_NIL) {
         proxy.stats[STAT_keyspace_misses]++;
+        m->lat_class = LAT_GET_MISS;
         if (m->flags & MSG_READTHRU) {
             readthru_get(m, true);
             return true;
         }
     } else if (!(m->flags & MSG_ERROR)) {
         proxy.stats[STAT_keyspace_hits]++;
+        m->lat_class = LAT_GET_HIT;
     }
     return false;
 }
@@ -352,11 +356,13 @@ refuse(struct msg *m, const struct pcmd *cmd)
 }
 
 static const struct pcmd *cmd_get; /* GET counts hits and may read through */
+static const struct pcmd *cmd_resetstat; /* resets the proxy's figures, then the nodes' */
 
 void
 front_setup(void)
 {
     cmd_get = cmdtab_find("get");
+    cmd_resetstat = cmdtab_find("config|resetstat");
 }
 
 static void
@@ -386,6 +392,9 @@ dispatch(struct front *c, struct msg *m)
     }
     if (cmd->flags & PCMD_WRITE) {
         m->flags |= MSG_WRITE;
+    }
+    if (cmd == cmd_resetstat) {
+        proxy_reset_stats();
     }
     if (cmd == cmd_get) {
         /* The key is the last word of the request bytes (client's or
@@ -439,6 +448,7 @@ new_msg(struct front *c)
 
     m->client = c;
     m->on_done = front_msg_done;
+    m->arrived_us = (uint64_t)proxy_now_us();
     if (c->qtail != NULL) {
         c->qtail->cnext = m;
     } else {

@@ -62,9 +62,11 @@ struct msg {
     struct seg req;
     struct seg rsp;
     uint64_t queued_us;   /* when sent to a node: latency and timeouts */
+    uint64_t arrived_us;  /* when the client's request was read (latstats) */
     uint32_t refs;
     uint16_t flags;       /* MSG_* */
     uint8_t nretry;       /* read retries on another replica */
+    uint8_t lat_class;    /* enum latstats_class */
     uint16_t nreplies;    /* replies the request gets (MULTI..EXEC batch); 0 means 1 */
     uint16_t nskipped;    /* of those, already received and dropped */
     int32_t slot;         /* the keys' slot, -1 when keyless */

@@ -14,6 +14,7 @@
 #include "common/util.h"
 #include "proxy/back.h"
 #include "proxy/cmdtab.h"
+#include "proxy/latstats.h"
 #include "proxy/front.h"
 #include "proxy/health.h"
 #include "proxy/loader_client.h"
@@ -623,6 +624,23 @@ proxy_info(struct sbuf *s, const char *section)
     if (all || strcasecmp(section, "nodes") == 0) {
         info_nodes(s);
     }
+    /* As redis: not in the default sections. */
+    if (strcasecmp(section, "all") == 0 || strcasecmp(section, "everything") == 0 ||
+        strcasecmp(section, "latencystats") == 0) {
+        stats_info_section(s, "Latencystats");
+        latstats_info(s);
+    }
+}
+
+void
+proxy_reset_stats(void)
+{
+    memset(proxy.stats, 0, sizeof(proxy.stats));
+    memset(&proxy.ops_rate, 0, sizeof(proxy.ops_rate));
+    for (struct member *m = router_members(); m != NULL; m = m->next) {
+        m->requests = m->errors = m->failures = m->latency_us_sum = m->latency_n = 0;
+    }
+    latstats_reset();
 }
 
 static double
@@ -682,6 +700,7 @@ proxy_metrics(struct sbuf *s)
     stats_prom_sample(s, p, "instantaneous_ops_per_sec", STATS_GAUGE,
                       "requests a second, over the last 1.6 s", NULL,
                       (double)stats_rate_mean(&proxy.ops_rate));
+    latstats_metrics(s);
     for (size_t k = 0; k < ARRAY_LEN(node_metrics); k++) {
         stats_prom_head(s, p, node_metrics[k].name, node_metrics[k].kind, node_metrics[k].help);
         for (int i = 0; i < router->nshards; i++) {

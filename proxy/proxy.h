@@ -128,5 +128,7 @@ void proxy_auth_node(struct back *b);
 /* INFO text of the proxy itself (sections Server, Clients, Stats, Nodes). */
 struct sbuf;
 void proxy_info(struct sbuf *s, const char *section);
+/* CONFIG RESETSTAT: the proxy's counters, per-node figures and latencies. */
+void proxy_reset_stats(void);
 /* Prometheus text for /metrics. */
 void proxy_metrics(struct sbuf *s);

@@ -7,6 +7,7 @@ import json
 import signal
 import threading
 import time
+import urllib.request
 
 import pytest
 import redis
@@ -84,9 +85,10 @@ class Stack:
     def __init__(self, pg, *extra, loader=None):
         self.loader = loader or LoaderProcess(pg.conninfo())
         self.loader.wait_connected(1)
+        self.metrics_port = servers.free_port()
         self.topo = Topology("partitioned", 3, extra=(
             "loader 127.0.0.1:%d" % self.loader.port, "loader-ping-interval 200",
-            "loader-timeout 3000") + extra)
+            "loader-timeout 3000", "metrics-port %d" % self.metrics_port) + extra)
         self.port = self.topo.proxy.port
         wait_until(lambda: stat(self.port, "loader_routes") >= 1, what="proxy learned routes")
 
@@ -254,3 +256,55 @@ def test_database_stopped_breaker_opens_then_recovers():
             s.stop()
     finally:
         pg.destroy()
+
+
+def latency_summary(port):
+    """slotcache_proxy_request_latency_seconds from /metrics: {(kind, quantile or field): value}."""
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as f:
+        text = f.read().decode()
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("slotcache_proxy_request_latency_seconds"):
+            name, value = line.rsplit(" ", 1)
+            kind = name.split('kind="')[1].split('"')[0]
+            q = name.split('quantile="')[1].split('"')[0] if "quantile" in name else \
+                name.split("{")[0].rsplit("_", 1)[1]
+            out[(kind, q)] = float(value)
+    return out
+
+
+def test_hit_and_miss_latencies_are_told_apart(stack, pg):
+    """A client cannot tell a read-through miss from a hit (both answer the
+    value); the proxy's latencystats can, and CONFIG RESETSTAT clears them."""
+    r = stack.client()
+    keys = ["koi:%d" % data_key(100 + i) for i in range(5)]
+    r.get(keys[0])  # before the reset: not counted
+    assert r.config_resetstat()
+    for k in keys[1:]:
+        assert r.get(k) is not None  # 4 misses, read through
+    for k in keys[1:]:
+        wait_until(lambda: stack.node_for(k) is not None, what="value stored")
+    for _ in range(5):
+        for k in keys:
+            assert r.get(k) is not None  # 25 hits
+    assert r.get("nokey") is None  # no route: a plain miss
+    info = proxy_info(stack.port)
+    assert int(info["keyspace_hits"]) == 25 and int(info["keyspace_misses"]) == 5
+    for name in ("all", "get", "get_hit", "get_miss", "other"):
+        fields = dict(kv.split("=") for kv in info["latency_percentiles_usec_%s" % name].split(","))
+        assert sorted(fields) == ["p50", "p90", "p99", "p99.9"]
+        assert float(fields["p50"]) <= float(fields["p99.9"])
+    # A load's database query shows in the misses' tail and not in the hits'.
+    s = latency_summary(stack.metrics_port)
+    assert s[("get_hit", "count")] == 25 and s[("get_miss", "count")] == 5
+    assert s[("get", "count")] == 30
+    assert s[("get_miss", "0.99")] >= s[("get_hit", "0.5")]
+    assert "latency_percentiles_usec_get" not in redis_default_info(stack.port)
+
+
+def redis_default_info(port):
+    c = RespClient("127.0.0.1", port)
+    try:
+        return c.call("INFO")[1].decode()
+    finally:
+        c.close()
