@@ -64,11 +64,10 @@ def show(argv):
 
 
 def kepids(rows):
-    """The kepid of every row, in row order: column 1 of the generator that
-    data/load feeds to COPY (data/load --print-key gives one row's)."""
-    gen = os.path.join(ROOT, "build", "data", "koigen")
-    out = subprocess.run([gen, "0", str(rows)], check=True, capture_output=True, timeout=300)
-    return [line.split(b"\t", 1)[0].decode() for line in out.stdout.splitlines()]
+    """The kepid of every row, in row order (data/load --print-keys)."""
+    out = subprocess.run([os.path.join(ROOT, "data", "load"), "--print-keys", str(rows)],
+                         check=True, capture_output=True, timeout=300)
+    return out.stdout.decode().split()
 
 
 def bench_run(bench, port, key_file, clients, json_path):

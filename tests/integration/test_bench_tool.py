@@ -389,10 +389,8 @@ def readthrough_stack():
         port = topo.proxy.port
         servers.wait_until(lambda: b"loader_routes:1" in RespClient("127.0.0.1", port).call(
             "INFO", "loader")[1], timeout=20, what="the proxy learned the routes")
-        gen = os.path.join(os.path.dirname(os.path.dirname(DATA_LOAD)), "build", "data", "koigen")
-        kepids = [line.split("\t")[0] for line in
-                  subprocess.run([gen, "0", "3000"], check=True, capture_output=True,
-                                 text=True).stdout.splitlines()]
+        kepids = subprocess.run([DATA_LOAD, "--print-keys", "3000"], check=True,
+                                capture_output=True, text=True).stdout.split()
         yield port, kepids
     finally:
         if topo is not None:
