@@ -74,7 +74,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/replay_%)
 
-.PHONY: all deps test unit fuzz fuzz-run bench up down clean format
+.PHONY: all deps test unit fuzz fuzz-run bench bench-hitrate up down clean format
 .DEFAULT_GOAL := all
 
 all: deps $(BINARIES) $(UNIT_BIN) $(FUZZ_REPLAY)
@@ -203,6 +203,12 @@ fuzz-run: fuzz
 
 bench: all
 	bench/run.sh
+
+# Topology x eviction policy x cache size x workload, through real
+# topologies with PostgreSQL behind them: build/hitrate/{results.csv,
+# report.md,*.png}.  HITRATE_ARGS=--quick for a small matrix.
+bench-hitrate: all
+	cluster-tools/hitrate-matrix --out build/hitrate $(HITRATE_ARGS)
 
 # make up = slotcache-cli up partitioned: PostgreSQL with the sample data,
 # three nodes, the loader and the proxy on 127.0.0.1:7000 (run/ holds their

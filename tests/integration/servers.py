@@ -3,6 +3,7 @@ wait by polling, never a fixed sleep."""
 
 import ctypes
 import os
+import random
 import shutil
 import signal
 import socket
@@ -35,6 +36,30 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def port_free(port):
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+# The ports `slotcache-cli up --port N` takes, as offsets from N
+# (cluster-tools/cli_up.h).
+UP_OFFSETS = (0, 1, 2, 3, 100, 101, 102, 103, 400, 401, 432)
+
+
+def free_up_base():
+    """A proxy port N such that every port `up --port N` takes is free."""
+    for _ in range(500):
+        base = random.randrange(20000, 64000)
+        if all(port_free(base + o) for o in UP_OFFSETS):
+            return base
+    raise RuntimeError("no free block of ports for up")
 
 
 def wait_for_port(port, proc=None, timeout=10.0, log=None):

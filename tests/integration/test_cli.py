@@ -34,8 +34,7 @@ from topology import Topology
 
 CLI = os.path.join(servers.BIN_DIR, "slotcache-cli")
 DOCKER = os.path.join(servers.ROOT, "docker")
-# The ports `up --port N` uses, as offsets from N (cluster-tools/cli_up.h).
-UP_OFFSETS = (0, 1, 2, 3, 100, 101, 102, 103, 400, 401, 432)
+UP_OFFSETS = servers.UP_OFFSETS
 ROWS = 2000
 
 
@@ -44,31 +43,12 @@ def cli(*args, timeout=300, env=None):
                           timeout=timeout, env=env)
 
 
-def port_free(port):
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-
-
 def port_open(port):
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):
             return True
     except OSError:
         return False
-
-
-def free_base():
-    """A proxy port N such that every port `up --port N` takes is free."""
-    for _ in range(500):
-        base = random.randrange(20000, 64000)
-        if all(port_free(base + o) for o in UP_OFFSETS):
-            return base
-    raise RuntimeError("no free block of ports for up")
 
 
 def run_dir():
@@ -114,7 +94,7 @@ class Up:
 
     def __init__(self, topology, rows=ROWS):
         self.dir = run_dir()
-        self.port = free_base()
+        self.port = servers.free_up_base()
         self.result = cli("up", topology, "--port", self.port, "--dir", self.dir, "--rows", rows)
         self.entries = recorded(self.dir)
 
@@ -242,7 +222,7 @@ def test_up_twice_and_port_taken(ups):
     assert_down(u)
 
     # A fixed port someone else holds: a clear message, nothing started.
-    base = free_base()
+    base = servers.free_up_base()
     d = run_dir()
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -266,7 +246,7 @@ def test_up_failure_stops_what_it_started(tmp_path):
         f.write("no-such-directive 1\n")
     os.symlink(os.path.join(servers.ROOT, "data"), root / "data")
     d = run_dir()
-    base = free_base()
+    base = servers.free_up_base()
     env = dict(os.environ, SLOTCACHE_ROOT=str(root))
     r = cli("up", "partitioned", "--port", base, "--dir", d, "--rows", 100, env=env)
     entries = recorded(os.path.join(d))
