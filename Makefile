@@ -181,21 +181,21 @@ fuzz-gen:
 
 $(FUZZ_DIR)/obj/%.o: %.c | fuzz-gen
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+	clang $(FUZZ_CFLAGS) -MMD -MP -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(FUZZ_DIR)/obj/loader.pb-c.o: | fuzz-gen
 	@mkdir -p $(dir $@)
 	clang -std=c11 -g -O1 -Ibuild/release/gen -DSC_MALLOC_LIBC $(FUZZ_SAN) \
 	    -c build/release/gen/loader/loader.pb-c.c -o $@
 
-# Objects named only by a pattern rule are "intermediate" to make, which
-# deletes them after the build: keep them.
-.SECONDARY: $(FUZZ_LIB_OBJ)
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJ)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJ) -lpq -lprotobuf-c -lev -lm
 
-fuzz: deps $(FUZZ_BINS)
+# The objects are named here, not only through the pattern rule, so that make
+# treats them as real targets: kept, and rebuilt when a header they include
+# (their .d files) changes.
+fuzz: deps $(FUZZ_LIB_OBJ) $(FUZZ_BINS)
 
 FUZZ_SECONDS ?= 20
 fuzz-run: fuzz
