@@ -25,8 +25,14 @@ static const struct row rows[] = {
 #define CMDTAB_ROW(n, a, f, fk, lk, st) {n, a, f, fk, lk, st},
 #include "proxy/cmdtab_redis.inc"
 #undef CMDTAB_ROW
-    /* The proxy's own command. */
-    {"proxy", -2, "admin noscript", 0, 0, 0},
+    /* The proxy's own command; its subcommands' flags say who may run them. */
+    {"proxy", -2, "", 0, 0, 0},
+    {"proxy|config-rewrite", 2, "admin", 0, 0, 0},
+    {"proxy|migrate", -4, "admin", 0, 0, 0},
+    {"proxy|migrations", 2, "", 0, 0, 0},
+    {"proxy|nodes", 2, "", 0, 0, 0},
+    {"proxy|reload", 2, "admin", 0, 0, 0},
+    {"proxy|topology", 2, "", 0, 0, 0},
 };
 
 /* Routing the generated rows cannot say. */
@@ -105,7 +111,7 @@ static const struct {
     {"debug", ROUTE_REFUSE, 0, "DEBUG would only reach one node"},
     {"script", ROUTE_REFUSE, 0, "scripts are not managed through the proxy"},
     {"function", ROUTE_REFUSE, 0, "functions are not managed through the proxy"},
-    {"acl", ROUTE_REFUSE, 0, "ACLs are per node"},
+    {"acl", ROUTE_LOCAL, 0, NULL},
     {"save", ROUTE_REFUSE, 0, "persistence is per node"},
     {"bgsave", ROUTE_REFUSE, 0, "persistence is per node"},
     {"bgrewriteaof", ROUTE_REFUSE, 0, "persistence is per node"},
@@ -138,7 +144,7 @@ parse_flags(const char *f)
     } map[] = {
         {"write", PCMD_WRITE},       {"readonly", PCMD_READONLY}, {"denyoom", PCMD_DENYOOM},
         {"admin", PCMD_ADMIN},       {"blocking", PCMD_BLOCKING}, {"pubsub", PCMD_PUBSUB},
-        {"movablekeys", PCMD_MOVABLE}, {"no_auth", PCMD_NOAUTH},
+        {"movablekeys", PCMD_MOVABLE}, {"no_auth", PCMD_NOAUTH}, {"@dangerous", PCMD_DANGEROUS},
     };
     uint32_t bits = 0;
     for (size_t i = 0; i < ARRAY_LEN(map); i++) {
@@ -234,16 +240,23 @@ cmdtab_lookup(const struct bstr *argv, int argc)
     if (c == NULL || !(c->flags & PCMD_CONTAINER) || argc < 2 || c->route == ROUTE_LOCAL) {
         return c;
     }
-    char name[CMDTAB_NAME_MAX * 2 + 2];
-    size_t n = strlen(c->name);
-    if (argv[1].len > CMDTAB_NAME_MAX) {
-        return c;
-    }
-    memcpy(name, c->name, n);
-    name[n] = '|';
-    memcpy(name + n + 1, argv[1].data, argv[1].len);
-    const struct pcmd *sub = find_counted(name, n + 1 + argv[1].len);
+    const struct pcmd *sub = cmdtab_subcommand(c, &argv[1]);
     return sub != NULL ? sub : c;
+}
+
+const struct pcmd *
+cmdtab_subcommand(const struct pcmd *cmd, const struct bstr *sub)
+{
+    char name[CMDTAB_NAME_MAX * 2 + 2];
+    size_t n = strlen(cmd->name);
+
+    if (!(cmd->flags & PCMD_CONTAINER) || sub->len > CMDTAB_NAME_MAX) {
+        return NULL;
+    }
+    memcpy(name, cmd->name, n);
+    name[n] = '|';
+    memcpy(name + n + 1, sub->data, sub->len);
+    return find_counted(name, n + 1 + sub->len);
 }
 
 bool

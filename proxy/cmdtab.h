@@ -24,6 +24,7 @@
 #define PCMD_MOVABLE 0x0040 /* keys found by parsing arguments (numkeys) */
 #define PCMD_NOAUTH 0x0080  /* allowed before AUTH */
 #define PCMD_CONTAINER 0x0100 /* has subcommands: "object" -> "object|encoding" */
+#define PCMD_DANGEROUS 0x0200 /* ACL category @dangerous (FLUSHALL, KEYS, SORT ...) */
 
 enum pcmd_route {
     ROUTE_KEY,       /* to the shard of its keys (all must share a slot) */
@@ -59,6 +60,10 @@ void cmdtab_teardown(void);
 const struct pcmd *cmdtab_lookup(const struct bstr *argv, int argc);
 /* The row for a name ("get", "object|encoding"), or NULL. */
 const struct pcmd *cmdtab_find(const char *name);
+/* cmd's subcommand named sub ("client" + "kill" -> "client|kill"), NULL if
+ * it has none of that name; for commands whose routing does not descend
+ * (the proxy's own) but whose subcommands differ in rights. */
+const struct pcmd *cmdtab_subcommand(const struct pcmd *cmd, const struct bstr *sub);
 bool cmdtab_arity_ok(const struct pcmd *cmd, int argc);
 /* Argument positions of the request's keys (up to max); -1 if the numkeys
  * argument of a ROUTE_NUMKEYS command is not a valid count. */

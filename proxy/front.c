@@ -9,6 +9,7 @@
 #include "common/sbuf.h"
 #include "common/slot.h"
 #include "proxy/back.h"
+#include "proxy/acl.h"
 #include "proxy/cmdtab.h"
 #include "proxy/latstats.h"
 #include "proxy/local.h"
@@ -100,9 +101,26 @@ front_create(int fd, const char *peer)
 {
     struct front *c = mem_calloc(1, sizeof(*c));
 
-    conn_init(&proxy.conns, &c->conn, fd, peer, proxy.opt.requirepass[0] == '\0',
+    c->user = acl_default_user();
+    conn_init(&proxy.conns, &c->conn, fd, peer, acl_starts_logged_in(),
               proxy.opt.proto_max_bulk_len, proxy.opt.tcp_keepalive, proxy_now_ms(), on_readable,
               on_writable);
+}
+
+void
+front_user_changed(struct front *c)
+{
+    const char *name = c->user->name; /* the old table's: still valid here */
+    const struct acl_user *u = acl_find(name, strlen(name));
+
+    if (u == NULL) {
+        log_notice("closing client %llu: its user '%s' is gone", (unsigned long long)c->conn.id,
+                   name);
+        c->user = acl_default_user();
+        front_close_async(c);
+        return;
+    }
+    c->user = u;
 }
 
 void
@@ -386,6 +404,12 @@ dispatch(struct front *c, struct msg *m)
         front_answer_error(m, ERR_NOAUTH);
         return;
     }
+    char noperm[160];
+    if (!acl_allows(c->user, cmd, c->conn.argv, c->conn.argc, noperm, sizeof(noperm))) {
+        front_answer_error(m, noperm);
+        local_flag_tx_error(c); /* as redis: EXEC then aborts */
+        return;
+    }
     if ((c->conn.flags & FRONT_MULTI) && local_tx_queues(cmd)) {
         local_tx_queue(c, m, cmd);
         return;
@@ -557,10 +581,10 @@ front_describe(struct front *c, struct sbuf *s)
 
     sbuf_printf(s,
                 "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 "
-                "multi=%d qbuf=%zu pending=%u cmd=%s user=default resp=%d",
+                "multi=%d qbuf=%zu pending=%u cmd=%s user=%s resp=%d",
                 (unsigned long long)c->conn.id, c->conn.addr, c->conn.laddr, c->conn.fd, c->conn.name != NULL ? c->conn.name : "",
                 (now - c->conn.ctime_ms) / 1000, (now - c->conn.last_io_ms) / 1000,
                 c->conn.flags & FRONT_MULTI ? "x" : "N", local_tx_count(c),
                 c->conn.rbuf != NULL ? buf_rsize(c->conn.rbuf) : (size_t)0, c->nq,
-                c->lastcmd != NULL ? c->lastcmd->name : "NULL", c->conn.resp);
+                c->lastcmd != NULL ? c->lastcmd->name : "NULL", c->user->name, c->conn.resp);
 }

@@ -31,6 +31,8 @@ struct shard;
 struct tx;
 struct sbuf;
 
+struct acl_user;
+
 struct front {
     struct conn conn; /* first: the connection a struct conn * points to */
     const struct pcmd *lastcmd;
@@ -38,6 +40,7 @@ struct front {
     uint32_t nq;
     uint32_t head_off; /* bytes of qhead's reply written */
     struct tx *tx;     /* MULTI: the queued transaction */
+    const struct acl_user *user; /* who it is logged in as (or will be, once AUTHed) */
 };
 
 static inline struct front *
@@ -54,6 +57,9 @@ void front_setup(void);
 void front_create(int fd, const char *peer);
 void front_free(struct front *c);
 void front_close_async(struct front *c);
+/* After the users changed (a reload): re-finds c's user by name, or closes
+ * c if its user is gone. */
+void front_user_changed(struct front *c);
 /* The before-sleep hook: write pending replies, free closed clients. */
 void front_flush_all(void);
 

@@ -12,6 +12,7 @@
 #include "common/sbuf.h"
 #include "common/slot.h"
 #include "common/util.h"
+#include "proxy/acl.h"
 #include "proxy/cluster.h"
 #include "proxy/cmdtab.h"
 #include "proxy/front.h"
@@ -20,6 +21,7 @@
 #include "proxy/router.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -196,16 +198,69 @@ cmd_exec(struct front *c, struct msg *m)
 /* ---- connection ---- */
 
 static void
+log_in(struct front *c, const struct acl_user *u)
+{
+    c->user = u;
+    c->conn.flags |= CONN_AUTHED;
+}
+
+/* AUTH [user] pass, with redis 7's replies.  A failed AUTH leaves an
+ * earlier login as it was. */
+static void
 cmd_auth(struct front *c, struct msg *m)
 {
-    const char *err = auth_command(proxy.opt.requirepass, c->conn.argv, c->conn.argc);
+    const struct bstr *argv = c->conn.argv;
+    int argc = c->conn.argc;
 
-    if (err != NULL) {
-        front_answer_error(m, err);
+    if (argc > 3) {
+        front_answer_error(m, ERR_SYNTAX);
         return;
     }
-    c->conn.flags |= CONN_AUTHED;
+    if (argc == 2 && acl_default_user()->pass == NULL) {
+        front_answer_error(m, AUTH_NO_PASSWORD);
+        return;
+    }
+    const struct acl_user *u = acl_login(argc == 3 ? &argv[1] : NULL, &argv[argc - 1]);
+    if (u == NULL) {
+        front_answer_error(m, ERR_WRONGPASS);
+        return;
+    }
+    log_in(c, u);
     resp_add_raw(front_out(), "+OK\r\n", 5);
+    front_answer(m);
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* ACL: who am I, who is there.  Users are config lines, so the commands
+ * that would change them are answered with where to change them. */
+static void
+cmd_acl(struct front *c, struct msg *m)
+{
+    const struct bstr *sub = &c->conn.argv[1];
+    struct bufq *out = front_out();
+
+    if (bstr_is(sub, "WHOAMI") && c->conn.argc == 2) {
+        resp_add_bulk_cstr(out, c->user->name);
+    } else if (bstr_is(sub, "USERS") && c->conn.argc == 2) {
+        const char *names[ACL_USERS_MAX];
+        size_t n = 0;
+        for (const struct acl_user *u = acl_users(); u != NULL && n < ACL_USERS_MAX; u = u->next) {
+            names[n++] = u->name;
+        }
+        qsort(names, n, sizeof(names[0]), cmp_names); /* redis lists them sorted */
+        resp_add_array(out, n);
+        for (size_t i = 0; i < n; i++) {
+            resp_add_bulk_cstr(out, names[i]);
+        }
+    } else {
+        resp_add_errorf(out, "ERR slotcache-proxy answers ACL WHOAMI and ACL USERS; its users are "
+                             "'user NAME ROLE PASSWORD' lines of its config file");
+    }
     front_answer(m);
 }
 
@@ -224,11 +279,12 @@ cmd_hello(struct front *c, struct msg *m)
         return;
     }
     if (h.user != NULL) {
-        if (!auth_check(proxy.opt.requirepass, h.user, h.pass)) {
+        const struct acl_user *u = acl_login(h.user, h.pass);
+        if (u == NULL) {
             front_answer_error(m, ERR_WRONGPASS);
             return;
         }
-        c->conn.flags |= CONN_AUTHED;
+        log_in(c, u);
     }
     if (!(c->conn.flags & CONN_AUTHED)) {
         front_answer_error(m, HELLO_NOAUTH);
@@ -454,6 +510,8 @@ local_command(struct front *c, struct msg *m, const struct pcmd *cmd)
         reply_ok(m);
     } else if (strcmp(n, "auth") == 0) {
         cmd_auth(c, m);
+    } else if (strcmp(n, "acl") == 0) {
+        cmd_acl(c, m);
     } else if (strcmp(n, "hello") == 0) {
         cmd_hello(c, m);
     } else if (strcmp(n, "select") == 0) {
@@ -462,6 +520,12 @@ local_command(struct front *c, struct msg *m, const struct pcmd *cmd)
         tx_free(c);
         mem_free(c->conn.name);
         c->conn.name = NULL;
+        /* As redis: back to the default user, logged in only if it needs
+         * no password. */
+        c->user = acl_default_user();
+        if (!acl_starts_logged_in()) {
+            c->conn.flags &= ~CONN_AUTHED;
+        }
         resp_add_simple(out, "RESET", 5);
         front_answer(m);
     } else if (strcmp(n, "client") == 0) {

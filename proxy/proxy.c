@@ -13,6 +13,7 @@
 #include "common/sbuf.h"
 #include "common/util.h"
 #include "proxy/back.h"
+#include "proxy/acl.h"
 #include "proxy/cmdtab.h"
 #include "proxy/latstats.h"
 #include "proxy/front.h"
@@ -148,6 +149,42 @@ get_shard(const struct conf_option *o, char *buf, size_t len)
 }
 
 static int
+set_user(const struct conf_option *o, int argc, char **argv, char *err, size_t errlen)
+{
+    char line[1400];
+
+    (void)o;
+    if (acl_check_line(argc, argv, err, errlen) != SC_OK) {
+        return SC_ERR;
+    }
+    if ((size_t)snprintf(line, sizeof(line), "%s %s %s", argv[0], argv[1], argv[2]) >=
+        sizeof(line)) {
+        snprintf(err, errlen, "user line too long");
+        return SC_ERR;
+    }
+    append_line(&proxy.users, &proxy.nusers, line);
+    return SC_OK;
+}
+
+/* Names and roles only: CONFIG GET and --help never show a password. */
+static size_t
+get_user(const struct conf_option *o, char *buf, size_t len)
+{
+    size_t used = 0;
+
+    (void)o;
+    buf[0] = '\0';
+    for (int i = 0; i < proxy.nusers && used < len; i++) {
+        char name[256], role[32];
+        if (sscanf(proxy.users[i], "%255s %31s", name, role) == 2) {
+            used += (size_t)snprintf(buf + used, len - used, "%s%s %s", i > 0 ? ", " : "", name,
+                                     role);
+        }
+    }
+    return MIN(used, len - 1);
+}
+
+static int
 set_quorum(const struct conf_option *o, int argc, char **argv, char *err, size_t errlen)
 {
     long long n;
@@ -193,7 +230,10 @@ const struct conf_option proxy_options[] = {
     CONF_CUSTOM_OPT("shard", NULL, set_shard, get_shard, 0, NULL,
                     "partitioned: SLOTS PRIMARY [REPLICA...], SLOTS like 0-5460 or 0-100,200-300"),
     CONF_STR_OPT("requirepass", &proxy.opt.requirepass, "", 0, NULL,
-                 "password clients must AUTH with (empty: none)"),
+                 "password of the default user (empty: none)"),
+    CONF_CUSTOM_OPT("user", NULL, set_user, get_user, 0, NULL,
+                    "NAME ROLE PASSWORD: a client login; ROLE readonly, readwrite or admin, "
+                    "PASSWORD nopass for none (repeat the line for more users)"),
     CONF_STR_OPT("node-password", &proxy.opt.node_password, "", 0, NULL,
                  "password the proxy AUTHs to nodes with (empty: none)"),
     CONF_INT_OPT("node-timeout", &proxy.opt.node_timeout_ms, "1000", 10, INT_MAX, 0, NULL,
@@ -243,6 +283,25 @@ build_router(char *err, size_t errlen)
     return router_build(&proxy.rcfg, err, errlen);
 }
 
+static struct acl_table *
+build_users(char *err, size_t errlen)
+{
+    return acl_build(proxy.users, proxy.nusers, proxy.opt.requirepass, err, errlen);
+}
+
+/* New users for everyone: a connection keeps its login if its user is still
+ * there, and is closed if not (redis's ACL DELUSER does the same). */
+static void
+install_users(struct acl_table *t)
+{
+    struct acl_table *old = acl_install(t);
+
+    for (struct conn *k = proxy.conns.all; k != NULL; k = k->next) {
+        front_user_changed(front_of(k));
+    }
+    acl_free(old);
+}
+
 void
 proxy_configure(int argc, char **argv)
 {
@@ -264,6 +323,8 @@ int
 proxy_reload(char *err, size_t errlen)
 {
     struct router_config saved = proxy.rcfg;
+    char **saved_users = proxy.users;
+    int saved_nusers = proxy.nusers;
 
     if (proxy.config_file == NULL) {
         snprintf(err, errlen, "the proxy was started without a config file");
@@ -271,19 +332,29 @@ proxy_reload(char *err, size_t errlen)
     }
     proxy.rcfg.nodes = proxy.rcfg.shards = NULL;
     proxy.rcfg.nnodes = proxy.rcfg.nshards = 0;
+    proxy.users = NULL;
+    proxy.nusers = 0;
     struct router *r = NULL;
-    if (conf_load_file(proxy_options, proxy.config_file, err, errlen) == SC_OK) {
+    struct acl_table *users = NULL;
+    if (conf_load_file(proxy_options, proxy.config_file, err, errlen) == SC_OK &&
+        (users = build_users(err, errlen)) != NULL) {
         r = build_router(err, errlen);
     }
     if (r == NULL) {
         free_lines(&proxy.rcfg.nodes, &proxy.rcfg.nnodes);
         free_lines(&proxy.rcfg.shards, &proxy.rcfg.nshards);
+        free_lines(&proxy.users, &proxy.nusers);
         proxy.rcfg = saved;
-        log_warn("config reload failed, keeping the running shard map: %s", err);
+        proxy.users = saved_users;
+        proxy.nusers = saved_nusers;
+        acl_free(users);
+        log_warn("config reload failed, keeping the running shard map and users: %s", err);
         return SC_ERR;
     }
     free_lines(&saved.nodes, &saved.nnodes);
     free_lines(&saved.shards, &saved.nshards);
+    free_lines(&saved_users, &saved_nusers);
+    install_users(users);
     router_install(r);
     proxy.stats[STAT_config_reloads]++;
     log_notice("config reloaded: mode %s, %d shard(s)", modes[r->mode].name, r->nshards);
@@ -457,6 +528,12 @@ proxy_setup(void)
     msg_setup();
     front_setup();
     readthru_setup();
+    struct acl_table *users = build_users(err, sizeof(err));
+    if (users == NULL) {
+        fprintf(stderr, "slotcache-proxy: %s\n", err);
+        return SC_ERR;
+    }
+    acl_free(acl_install(users));
     struct router *rt = build_router(err, sizeof(err));
     if (rt == NULL) {
         fprintf(stderr, "slotcache-proxy: %s\n", err);
@@ -538,6 +615,8 @@ proxy_teardown(void)
     }
     free_lines(&proxy.rcfg.nodes, &proxy.rcfg.nnodes);
     free_lines(&proxy.rcfg.shards, &proxy.rcfg.nshards);
+    free_lines(&proxy.users, &proxy.nusers);
+    acl_teardown();
     bufq_clear(front_out());
     buf_pool_drain();
     conf_free(proxy_options);

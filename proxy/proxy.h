@@ -79,6 +79,8 @@ struct proxy {
     struct ev_loop *loop;
     struct proxy_options opt;
     struct router_config rcfg;
+    char **users; /* `user` lines: "NAME ROLE PASSWORD" (proxy/acl.h) */
+    int nusers;
 
     int listen_fd[PROXY_MAX_LISTENERS];
     ev_io listen_io[PROXY_MAX_LISTENERS];

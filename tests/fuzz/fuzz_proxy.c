@@ -21,6 +21,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "proxy/acl.h"
 #include "proxy/back.h"
 #include "proxy/cmdtab.h"
 #include "proxy/front.h"
@@ -48,6 +49,9 @@ setup_once(void)
     static char s1[] = "5461-10922 127.0.0.1:7003 127.0.0.1:7004";
     static char s2[] = "10923-16383 127.0.0.1:7005 127.0.0.1:7006";
     static char *shards[] = {s0, s1, s2};
+    /* Roles to reach: AUTH reader r / writer w, then commands they may not run. */
+    static char u0[] = "reader readonly r", u1[] = "writer readwrite w";
+    static char *users[] = {u0, u1};
     char err[256];
 
     conf_defaults(proxy_options);
@@ -61,6 +65,9 @@ setup_once(void)
     msg_setup();
     front_setup();
     readthru_setup();
+    struct acl_table *t = acl_build(users, 2, "", err, sizeof(err));
+    sc_assert(t != NULL);
+    acl_install(t);
     struct router *r = router_build(&proxy.rcfg, err, sizeof(err));
     sc_assert(r != NULL);
     router_install(r);
