@@ -6,8 +6,9 @@
 #   make up         start the default topology locally (make down stops it)
 #   make fuzz       libFuzzer harnesses (clang), for long runs: make fuzz-run FUZZ_SECONDS=600
 #
-# V selects the flavour: release (default) or asan.  Objects go to build/$(V);
-# release binaries to bin/, asan ones to build/asan/bin/.
+# V selects the flavour: release (default), asan, or valgrind (libc malloc,
+# -O1, no sanitizer: what valgrind reads best; make test-valgrind).  Objects
+# go to build/$(V); release binaries to bin/, the others to build/$(V)/bin/.
 # No comment after an assignment: make keeps the spaces in the value.
 
 V       ?= release
@@ -24,6 +25,9 @@ ifeq ($(V),asan)
 CFLAGS  += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
            -fno-sanitize-recover=all -DSC_MALLOC_LIBC
 LDFLAGS += -fsanitize=address,undefined
+BINDIR  := $(B)/bin
+else ifeq ($(V),valgrind)
+CFLAGS  += -O1 -fno-omit-frame-pointer -DSC_MALLOC_LIBC
 BINDIR  := $(B)/bin
 else
 CFLAGS  += -O2
@@ -74,7 +78,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/replay_%)
 
-.PHONY: all deps test unit fuzz fuzz-run bench bench-hitrate up down clean format
+.PHONY: all deps test test-valgrind unit fuzz fuzz-run bench bench-hitrate up down clean format
 .DEFAULT_GOAL := all
 
 all: deps $(BINARIES) $(UNIT_BIN) $(FUZZ_REPLAY)
@@ -162,6 +166,11 @@ unit: all
 
 test: deps
 	tests/run-all.sh
+
+# The integration suite with every server it starts under valgrind
+# (memcheck, definite leaks count): slow, so not part of make test.
+test-valgrind: deps
+	tests/run-valgrind.sh
 
 # libFuzzer builds (clang): every library source is compiled once with
 # coverage instrumentation into build/fuzz/obj, then each harness links them.

@@ -14,6 +14,10 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Relative to the repository: servers run in their own working directories.
 BIN_DIR = os.path.join(ROOT, os.environ.get("SC_BIN_DIR", "bin"))
+# tests/run-valgrind.sh: our servers run under memcheck, each writing its
+# report into SC_VALGRIND_LOGS; everything takes longer.
+VALGRIND_LOGS = os.environ.get("SC_VALGRIND_LOGS")
+SLOW = 20 if VALGRIND_LOGS else 1
 
 
 _PR_SET_PDEATHSIG = 1
@@ -28,6 +32,11 @@ def _die_with_parent():
 
 def spawn(argv, workdir, logf):
     """A server process whose output goes to logf; it dies with the test run."""
+    name = os.path.basename(argv[0])
+    if VALGRIND_LOGS and name.startswith("slotcache-"):
+        argv = ["valgrind", "--error-exitcode=99", "--leak-check=full",
+                "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite",
+                "--log-file=%s/%s.%%p.log" % (VALGRIND_LOGS, name)] + list(argv)
     return subprocess.Popen(argv, cwd=workdir, stdout=logf, stderr=subprocess.STDOUT,
                             preexec_fn=_die_with_parent)
 
@@ -63,7 +72,7 @@ def free_up_base():
 
 
 def wait_for_port(port, proc=None, timeout=10.0, log=None):
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * SLOW
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError("server exited with %s; log:\n%s" % (proc.returncode, read_log(log)))
@@ -110,7 +119,7 @@ class Server:
             else:
                 self.proc.send_signal(sig)
             try:
-                self.proc.wait(timeout=10)
+                self.proc.wait(timeout=10 * SLOW)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
@@ -145,7 +154,7 @@ def start_redis(*extra, workdir=None, port=None):
 def wait_until(cond, timeout=5.0, interval=0.02, what="a condition"):
     """Polls cond() until it returns something true, which is returned;
     fails the test after timeout seconds."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * SLOW
     while True:
         v = cond()
         if v:
