@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # `make test-valgrind` (or tests/run-valgrind.sh [PYTEST ARGS]): the
 # integration suite with every slotcache server it starts running under
-# valgrind's memcheck, then every
-# process's report read: invalid reads and writes, uses of uninitialised
-# memory, definite leaks.  Prints "valgrind: N passed, M failed" (processes
+# valgrind's memcheck, then every process's report read: invalid reads and
+# writes, uses of uninitialised memory, definite leaks.  Prints "valgrind: N passed, M failed" (processes
 # with a clean report, processes with errors) after pytest's own line, and
 # exits non-zero if either shows a failure.
 #
