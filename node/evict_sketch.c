@@ -8,7 +8,6 @@
 
 #include <string.h>
 
-#define COUNTERS_PER_WORD 16
 #define HALVE_MASK 0x7777777777777777ULL /* each nibble shifted right drops its top bit */
 
 void
@@ -24,69 +23,71 @@ evict_sketch_free(struct evict_sketch *s)
     evict_sketch_init(s);
 }
 
-static inline uint64_t
-row_words(const struct evict_sketch *s)
-{
-    return s->width / COUNTERS_PER_WORD;
-}
-
-/* Counter i of row r: its word and bit offset. */
+/* The key's block: multiply-shift of the hash's low half (Lemire's fast
+ * range), so the number of blocks need not be a power of two. */
 static inline uint64_t *
-counter_word(const struct evict_sketch *s, int r, uint64_t i, unsigned *shift)
+block_of(const struct evict_sketch *s, uint64_t h)
 {
-    *shift = (unsigned)(i % COUNTERS_PER_WORD) * 4;
-    return &s->words[(uint64_t)r * row_words(s) + i / COUNTERS_PER_WORD];
+    uint64_t b = ((h & 0xffffffffULL) * s->nblocks) >> 32;
+    return s->words + b * EVICT_SKETCH_BLOCK_WORDS;
 }
 
-/* Kirsch-Mitzenmacher double hashing: row r uses lo + r * hi, mapped onto
- * the row by multiply-shift (Lemire's fast range), so the width need not be
- * a power of two and a key's counters sit at the same relative place in a
- * row of any width. */
-static inline uint64_t
-counter_index(const struct evict_sketch *s, uint64_t h, int r)
-{
-    uint32_t lo = (uint32_t)h, hi = (uint32_t)(h >> 32) | 1;
-    uint32_t x = lo + (uint32_t)r * hi;
-    return ((uint64_t)x * s->width) >> 32;
-}
+/* A key's counters: row r's is nibble shift[r] / 4 of word[r], holding
+ * value[r].  Byte r of the hash's high half picks one of the row's two words
+ * (bit 0) and the nibble in it (bits 1-4); rows own different words, so
+ * the four counters are distinct.  Returns the smallest value. */
+struct counters {
+    uint64_t *word[EVICT_SKETCH_DEPTH];
+    unsigned shift[EVICT_SKETCH_DEPTH];
+    unsigned value[EVICT_SKETCH_DEPTH];
+};
 
 static inline unsigned
-get(const uint64_t *row, uint64_t i)
+counters_of(const struct evict_sketch *s, uint64_t h, struct counters *c)
 {
-    return (unsigned)(row[i / COUNTERS_PER_WORD] >> (i % COUNTERS_PER_WORD * 4)) & 0xf;
+    uint64_t *block = block_of(s, h);
+    uint32_t hi = (uint32_t)(h >> 32);
+    unsigned min = EVICT_SKETCH_MAX;
+
+    for (int r = 0; r < EVICT_SKETCH_DEPTH; r++, hi >>= 8) {
+        c->word[r] = &block[2 * r + (hi & 1)];
+        c->shift[r] = (hi & 0x1e) << 1; /* ((hi >> 1) & 15) * 4 */
+        c->value[r] = (unsigned)(*c->word[r] >> c->shift[r]) & 0xf;
+        min = c->value[r] < min ? c->value[r] : min;
+    }
+    return min;
 }
 
-/* Each counter of the wider rows takes the value of the old counter at the
- * same relative place: a key's counters keep (about) their values. */
+/* Each new block copies the old block that held the keys at its start:
+ * a key's counters keep their values, but for the keys of an old block
+ * that a new one straddles (they start over, as new keys).  Merging both
+ * old blocks by their maximum instead would overestimate every key of the
+ * block, and admission by frequency suffers more from that. */
 static void
-grow(struct evict_sketch *s, uint64_t width)
+grow(struct evict_sketch *s, uint64_t nblocks)
 {
-    uint64_t old_row = row_words(s), new_row = width / COUNTERS_PER_WORD;
-    uint64_t *words = mem_calloc(EVICT_SKETCH_DEPTH * new_row, sizeof(*words));
+    uint64_t *words = mem_calloc(nblocks * EVICT_SKETCH_BLOCK_WORDS, sizeof(*words));
 
-    for (int r = 0; s->width > 0 && r < EVICT_SKETCH_DEPTH; r++) {
-        const uint64_t *from = s->words + (uint64_t)r * old_row;
-        uint64_t *to = words + (uint64_t)r * new_row;
-        for (uint64_t i = 0; i < width; i++) {
-            uint64_t v = get(from, (uint64_t)((unsigned __int128)i * s->width / width));
-            to[i / COUNTERS_PER_WORD] |= v << (i % COUNTERS_PER_WORD * 4);
-        }
+    for (uint64_t i = 0; s->nblocks > 0 && i < nblocks; i++) {
+        uint64_t from = (uint64_t)((unsigned __int128)i * s->nblocks / nblocks);
+        memcpy(words + i * EVICT_SKETCH_BLOCK_WORDS, s->words + from * EVICT_SKETCH_BLOCK_WORDS,
+               EVICT_SKETCH_BLOCK_WORDS * sizeof(*words));
     }
     mem_free(s->words);
     s->words = words;
-    s->width = width;
+    s->nblocks = nblocks;
 }
 
 void
 evict_sketch_fit(struct evict_sketch *s, uint64_t nkeys)
 {
-    uint64_t want = MAX(nkeys * EVICT_SKETCH_PER_KEY, EVICT_SKETCH_MIN_WIDTH);
+    uint64_t want = (nkeys + EVICT_SKETCH_KEYS_PER_BLOCK - 1) / EVICT_SKETCH_KEYS_PER_BLOCK;
 
-    if (s->width < want) {
-        /* A quarter more than needed: regrowing is O(width), so growth by
-         * a constant factor keeps it amortised O(1) per key added. */
-        uint64_t width = MAX(want, s->width + s->width / EVICT_SKETCH_SLACK);
-        grow(s, (width + COUNTERS_PER_WORD - 1) / COUNTERS_PER_WORD * COUNTERS_PER_WORD);
+    want = MAX(want, EVICT_SKETCH_MIN_BLOCKS);
+    if (s->nblocks < want) {
+        /* A quarter more than needed: growing is O(size), so growth by a
+         * constant factor keeps it amortised O(1) per key added. */
+        grow(s, MAX(want, s->nblocks + s->nblocks / EVICT_SKETCH_SLACK));
     }
     s->period = MAX(nkeys, 1) * EVICT_SKETCH_AGE;
 }
@@ -94,7 +95,7 @@ evict_sketch_fit(struct evict_sketch *s, uint64_t nkeys)
 static void
 halve(struct evict_sketch *s)
 {
-    uint64_t n = EVICT_SKETCH_DEPTH * row_words(s);
+    uint64_t n = s->nblocks * EVICT_SKETCH_BLOCK_WORDS;
 
     for (uint64_t w = 0; w < n; w++) {
         s->words[w] = (s->words[w] >> 1) & HALVE_MASK;
@@ -105,31 +106,26 @@ halve(struct evict_sketch *s)
 unsigned
 evict_sketch_estimate(const struct evict_sketch *s, uint64_t h)
 {
-    unsigned min = EVICT_SKETCH_MAX, shift;
+    struct counters c;
 
-    if (s->width == 0) {
-        return 0;
-    }
-    for (int r = 0; r < EVICT_SKETCH_DEPTH; r++) {
-        uint64_t *w = counter_word(s, r, counter_index(s, h, r), &shift);
-        unsigned c = (unsigned)(*w >> shift) & 0xf;
-        min = c < min ? c : min;
-    }
-    return min;
+    return s->nblocks == 0 ? 0 : counters_of(s, h, &c);
 }
 
 void
 evict_sketch_add(struct evict_sketch *s, uint64_t h)
 {
-    unsigned min = evict_sketch_estimate(s, h), shift;
+    struct counters c;
 
-    if (s->width == 0 || min == EVICT_SKETCH_MAX) {
+    if (s->nblocks == 0) {
+        return;
+    }
+    unsigned min = counters_of(s, h, &c);
+    if (min == EVICT_SKETCH_MAX) {
         return;
     }
     for (int r = 0; r < EVICT_SKETCH_DEPTH; r++) {
-        uint64_t *w = counter_word(s, r, counter_index(s, h, r), &shift);
-        if (((unsigned)(*w >> shift) & 0xf) == min) {
-            *w += 1ULL << shift;
+        if (c.value[r] == min) {
+            *c.word[r] += 1ULL << c.shift[r];
         }
     }
     if (++s->additions >= s->period) {
