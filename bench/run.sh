@@ -527,7 +527,8 @@ section_readthrough() {
 #       held key costs there, the ghost and sketch included)
 #   f3  redis-benchmark SET/GET -P 16 at maxmemory, eviction active (100,000
 #       keys for a cache of ~16,000), BENCH_RUNS runs in rotating order;
-#       medians, as a ratio to allkeys-lru's in the same run
+#       medians of requests/s and of the node's CPU time per request, as a
+#       ratio to allkeys-lru's in the same run
 POL_NODE=(allkeys-lru allkeys-lfu allkeys-random allkeys-sieve allkeys-s3fifo allkeys-wtinylfu)
 POL_REDIS=(allkeys-lru allkeys-lfu)
 POL_TP=(allkeys-lru allkeys-lfu allkeys-sieve allkeys-s3fifo allkeys-wtinylfu)
@@ -610,15 +611,30 @@ pol_memory() {
     done
 }
 
+# pol_cpu_ticks PID: user + system CPU time of a process, in clock ticks.
+pol_cpu_ticks() {
+    awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# Requests/s on a shared machine swing by 10-20% from run to run; the CPU
+# time the node spends per request does not (it only excludes waiting), so
+# it is measured too, over the same runs.
 pol_throughput() {
-    local maxmem=$1 run i n=${#POL_TP[@]} policy pid
+    local maxmem=$1 run i n=${#POL_TP[@]} policy pid t0 ns hz
+    hz=$(getconf CLK_TCK)
     for ((run = 1; run <= RUNS; run++)); do
         for ((i = 0; i < n; i++)); do
             policy=${POL_TP[$(((i + run - 1) % n))]}
             start_server node "pol-tp-$policy" --maxmemory "$maxmem" --maxmemory-policy "$policy"
             pid=$SERVER_PID
             echo "run $run/$RUNS, $policy, -P 16, maxmemory $maxmem:"
+            t0=$(pol_cpu_ticks "$pid")
             bench_throughput "policy-$policy" "$SERVER_PORT" 16 "$run"
+            ns=$(awk -v a="$t0" -v b="$(pol_cpu_ticks "$pid")" -v hz="$hz" -v n="$TP_REQUESTS" \
+                'BEGIN { printf "%.1f", (b - a) * 1e9 / hz / (2 * n) }')
+            echo "  node CPU: $ns ns per request"
+            TP[policy-$policy/cpu]+=" $ns"
+            record "policies.throughput.$policy.run$run.cpu_ns_per_request" "$ns"
             record "policies.throughput.$policy.run$run.evicted_keys" "$(info_field "$SERVER_PORT" stats evicted_keys)"
             stop_server "$pid" "pol-tp-$policy"
         done
@@ -635,7 +651,7 @@ pol_row() {
 }
 
 pol_tables() {
-    local maxmem=$1 policy trace med_s med_g base_s base_g best="" bestv=0 v
+    local maxmem=$1 policy trace med_s med_g med_c base_s base_g base_c best="" bestv=0 v
     echo
     echo "== f1. hit ratio: $TRACE_REQUESTS requests over $TRACE_KEYS keys; shift: the hot set moves every $POL_SHIFT_EVERY requests"
     echo "   read-through at full speed, every server at maxmemory $maxmem (~$CACHE_KEYS keys in redis)"
@@ -670,23 +686,30 @@ pol_tables() {
             "${PL[node/allkeys-lru/held_per_key]}" %.1f
     done
 
-    table_start "f3. throughput at maxmemory $maxmem with eviction active, median requests/s of $RUNS runs (-P 16)" allkeys-lru
+    table_start "f3. throughput at maxmemory $maxmem with eviction active, medians of $RUNS runs (-P 16)" allkeys-lru
     # shellcheck disable=SC2086 # space-separated numbers
     base_s=$(median ${TP[policy-allkeys-lru/SET/P16]:-n/a})
     # shellcheck disable=SC2086
     base_g=$(median ${TP[policy-allkeys-lru/GET/P16]:-n/a})
+    # shellcheck disable=SC2086
+    base_c=$(median ${TP[policy-allkeys-lru/cpu]:-n/a})
     for policy in "${POL_TP[@]}"; do
         # shellcheck disable=SC2086
         med_s=$(median ${TP[policy-$policy/SET/P16]:-n/a})
         # shellcheck disable=SC2086
         med_g=$(median ${TP[policy-$policy/GET/P16]:-n/a})
+        # shellcheck disable=SC2086
+        med_c=$(median ${TP[policy-$policy/cpu]:-n/a})
         record "policies.throughput.$policy.SET.P16.median" "$med_s"
         record "policies.throughput.$policy.GET.P16.median" "$med_g"
+        record "policies.throughput.$policy.cpu_ns_per_request.median" "$med_c"
         table_row "$policy SET requests/s" "$med_s" "$base_s"
         table_row "$policy GET requests/s" "$med_g" "$base_g"
+        table_row "$policy node CPU ns per request" "$med_c" "$base_c" %.1f
         [ "$policy" = allkeys-lru ] && continue
         SUMMARY+=("$(printf '%-44s %s' "throughput SET -P 16, $policy/allkeys-lru" "$(ratio "$med_s" "$base_s")")")
         SUMMARY+=("$(printf '%-44s %s' "throughput GET -P 16, $policy/allkeys-lru" "$(ratio "$med_g" "$base_g")")")
+        SUMMARY+=("$(printf '%-44s %s' "node CPU per request, $policy/allkeys-lru" "$(ratio "$med_c" "$base_c")")")
     done
 
     # The best new policy by issue 7's measure: the highest mean hit ratio
