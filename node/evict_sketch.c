@@ -35,27 +35,36 @@ block_of(const struct evict_sketch *s, uint64_t h)
 /* A key's counters: row r's is nibble shift[r] / 4 of word[r], holding
  * value[r].  Byte r of the hash's high half picks one of the row's two words
  * (bit 0) and the nibble in it (bits 1-4); rows own different words, so
- * the four counters are distinct.  Returns the smallest value. */
+ * the four counters are distinct.  Written out row by row: this runs on
+ * every access, and the compiler keeps it all in registers. */
 struct counters {
     uint64_t *word[EVICT_SKETCH_DEPTH];
     unsigned shift[EVICT_SKETCH_DEPTH];
     unsigned value[EVICT_SKETCH_DEPTH];
 };
 
+#define COUNTER_OF(c, block, hi, r)                                                                \
+    do {                                                                                           \
+        unsigned byte_ = (unsigned)((hi) >> (8 * (r)));                                            \
+        (c)->word[r] = &(block)[2 * (r) + (byte_ & 1)];                                            \
+        (c)->shift[r] = (byte_ & 0x1e) << 1; /* ((byte >> 1) & 15) * 4 */                          \
+        (c)->value[r] = (unsigned)(*(c)->word[r] >> (c)->shift[r]) & 0xf;                          \
+    } while (0)
+
+/* Fills c; returns the smallest value. */
 static inline unsigned
 counters_of(const struct evict_sketch *s, uint64_t h, struct counters *c)
 {
     uint64_t *block = block_of(s, h);
     uint32_t hi = (uint32_t)(h >> 32);
-    unsigned min = EVICT_SKETCH_MAX;
 
-    for (int r = 0; r < EVICT_SKETCH_DEPTH; r++, hi >>= 8) {
-        c->word[r] = &block[2 * r + (hi & 1)];
-        c->shift[r] = (hi & 0x1e) << 1; /* ((hi >> 1) & 15) * 4 */
-        c->value[r] = (unsigned)(*c->word[r] >> c->shift[r]) & 0xf;
-        min = c->value[r] < min ? c->value[r] : min;
-    }
-    return min;
+    _Static_assert(EVICT_SKETCH_DEPTH == 4, "one COUNTER_OF per row");
+    COUNTER_OF(c, block, hi, 0);
+    COUNTER_OF(c, block, hi, 1);
+    COUNTER_OF(c, block, hi, 2);
+    COUNTER_OF(c, block, hi, 3);
+    unsigned m01 = MIN(c->value[0], c->value[1]), m23 = MIN(c->value[2], c->value[3]);
+    return MIN(m01, m23);
 }
 
 /* Each new block copies the old block that held the keys at its start:
@@ -124,9 +133,7 @@ evict_sketch_add(struct evict_sketch *s, uint64_t h)
         return;
     }
     for (int r = 0; r < EVICT_SKETCH_DEPTH; r++) {
-        if (c.value[r] == min) {
-            *c.word[r] += 1ULL << c.shift[r];
-        }
+        *c.word[r] += (uint64_t)(c.value[r] == min) << c.shift[r];
     }
     if (++s->additions >= s->period) {
         halve(s);

@@ -23,10 +23,12 @@
  * not know its capacity in keys, so they are shares of the keys it holds.
  *
  * Cost: the 40-byte item header (prev/next thread one of the three
- * segments, pbits say which), plus the sketch: 4 rows of 4 4-bit counters
- * per key, grown a quarter at a time, 8-10 bytes per key (10.5 measured
- * after a fill of a million keys: make bench, section f2; evict_sketch.h).  O(1) per access (one hash of the key, four counters)
- * and per eviction (two estimates); the sketch's halving is amortised.
+ * segments, pbits say which), plus the sketch: 16 4-bit counters per key
+ * in 64-byte blocks, grown a quarter at a time, 8-10 bytes per key (10.5
+ * measured after a fill of a million keys: make bench, section f2;
+ * evict_sketch.h).  O(1) per access (one hash of the key, one cache line
+ * of counters) and per eviction (two estimates); the sketch's halving is
+ * amortised.
  */
 #include "node/evict.h"
 
