@@ -109,12 +109,18 @@ bind_is_loopback(const char *bind)
     return all;
 }
 
+void
+loader_config_free(void)
+{
+    route_table_free(&loader.routes);
+    conf_free(loader_options);
+}
+
 static void SC_NORETURN
 config_fail(const char *why)
 {
     fprintf(stderr, "slotcache-loader: %s\n", why);
-    conf_free(loader_options);
-    route_table_free(&loader.routes);
+    loader_config_free();
     exit(1);
 }
 
@@ -283,8 +289,7 @@ loader_teardown(void)
         unlink(loader.opt.pidfile);
     }
     clock_teardown(loader.loop);
-    route_table_free(&loader.routes);
-    conf_free(loader_options);
+    loader_config_free();
     mem_free(loader.config_file);
     buf_pool_drain();
     log_teardown();

@@ -102,6 +102,8 @@ extern const struct conf_option loader_options[];
 /* Reads the config file and --flags; on a bad line or an unsafe setup
  * prints one line on stderr and exits 1. */
 void loader_configure(int argc, char **argv);
+/* Frees what the config directives stored (strings, routes). */
+void loader_config_free(void);
 int loader_setup(void);
 void loader_run(void);
 void loader_teardown(void);

@@ -319,6 +319,15 @@ proxy_configure(int argc, char **argv)
     }
 }
 
+void
+proxy_config_free(void)
+{
+    free_lines(&proxy.rcfg.nodes, &proxy.rcfg.nnodes);
+    free_lines(&proxy.rcfg.shards, &proxy.rcfg.nshards);
+    free_lines(&proxy.users, &proxy.nusers);
+    conf_free(proxy_options);
+}
+
 int
 proxy_reload(char *err, size_t errlen)
 {
@@ -613,13 +622,10 @@ proxy_teardown(void)
     if (proxy.opt.pidfile[0] != '\0') {
         unlink(proxy.opt.pidfile);
     }
-    free_lines(&proxy.rcfg.nodes, &proxy.rcfg.nnodes);
-    free_lines(&proxy.rcfg.shards, &proxy.rcfg.nshards);
-    free_lines(&proxy.users, &proxy.nusers);
+    proxy_config_free();
     acl_teardown();
     bufq_clear(front_out());
     buf_pool_drain();
-    conf_free(proxy_options);
     mem_free(proxy.config_file);
     log_teardown();
 }

@@ -108,6 +108,9 @@ extern struct proxy proxy;
 extern const struct conf_option proxy_options[];
 
 void proxy_configure(int argc, char **argv);
+/* Frees what the config directives stored (strings, node, shard and user
+ * lines); the values are undefined until the next conf_defaults(). */
+void proxy_config_free(void);
 int proxy_setup(void);
 void proxy_run(void);
 void proxy_teardown(void);
