@@ -24,6 +24,7 @@
 #define ERR_MAXCLIENTS "ERR max number of clients reached"
 #define ERR_DB_INDEX "ERR DB index is out of range"
 #define ERR_SELECT_CLUSTER "ERR SELECT is not allowed in cluster mode"
+#define ERR_CLUSTER_DISABLED "ERR This instance has cluster support disabled"
 #define ERR_STRING_TOO_LONG "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
 #define ERR_OFFSET_RANGE "ERR offset is out of range"
 #define ERR_INVALID_EXPIRE_FMT "ERR invalid expire time in '%s' command"

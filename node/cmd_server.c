@@ -810,6 +810,18 @@ cmd_time(struct client *c)
     resp_add_bulk_ll(&c->reply, us % 1000000);
 }
 
+/* CLUSTER: a node is not a cluster.  It answers every subcommand as
+ * redis-server without cluster-enabled does, so a cluster client (redis-py's
+ * RedisCluster, ioredis's Cluster, node-redis's createCluster) pointed at a
+ * node fails with the error its users know; the proxy is the cluster
+ * endpoint.  The subcommands are in the table so that an unknown one or a
+ * wrong arity gets redis's own error first, as there. */
+static void
+cmd_cluster(struct client *c)
+{
+    client_reply_error(c, ERR_CLUSTER_DISABLED);
+}
+
 static void
 cmd_dbsize(struct client *c)
 {
@@ -909,6 +921,92 @@ static struct cmd command_subcmds[] = {
     CMD_END,
 };
 
+/* Names, arities, flags and ACL categories as redis 7.0's COMMAND INFO. */
+static struct cmd cluster_subcmds[] = {
+    {.name = "cluster|addslots", .proc = cmd_cluster, .arity = -3, .flags = CMD_ADMIN | CMD_STALE,
+     .acl = "@admin @slow @dangerous", .group = "cluster", .since = "3.0.0",
+     .summary = "Assign new hash slots to receiving node"},
+    {.name = "cluster|addslotsrange", .proc = cmd_cluster, .arity = -4, .flags = CMD_ADMIN | CMD_STALE,
+     .acl = "@admin @slow @dangerous", .group = "cluster", .since = "7.0.0",
+     .summary = "Assign new hash slots to receiving node"},
+    {.name = "cluster|bumpepoch", .proc = cmd_cluster, .arity = 2, .flags = CMD_ADMIN | CMD_STALE,
+     .acl = "@admin @slow @dangerous", .group = "cluster", .since = "3.0.0",
+     .summary = "Advance the cluster config epoch"},
+    {.name = "cluster|count-failure-reports", .proc = cmd_cluster, .arity = 3, .flags = CMD_ADMIN | CMD_STALE,
+     .acl = "@admin @slow @dangerous", .group = "cluster", .since = "3.0.0",
+     .summary = "Return the number of failure reports active for a given node"},
+    {.name = "cluster|countkeysinslot", .proc = cmd_cluster, .arity = 3, .flags = CMD_STALE,
+     .acl = "@slow", .group = "cluster", .since = "3.0.0",
+     .summary = "Return the number of local keys in the specified hash slot"},
+    {.name = "cluster|delslots", .proc = cmd_cluster, .arity = -3, .flags = CMD_ADMIN | CMD_STALE,
+     .acl = "@admin @slow @dangerous", .group = "cluster", .since = "3.0.0",
+     .summary = "Set hash slots as unbound in receiving node"},
+    {.name = "cluster|delslotsrange", .proc = cmd_cluster, .arity = -4, .flags = CMD_ADMIN | CMD_STALE,
+     .acl = "@admin @slow @dangerous", .group = "cluster", .since = "7.0.0",
+     .summary = "Set hash slots as unbound in receiving node"},
+    {.name = "cluster|failover", .proc = cmd_cluster, .arity = -2, .flags = CMD_ADMIN | CMD_STALE,
+     .acl = "@admin @slow @dangerous", .group = "cluster", .since = "3.0.0",
+     .summary = "Forces a replica to perform a manual failover of its master."},
+    {.name = "cluster|flushslots", .proc = cmd_cluster, .arity = 2, .flags = CMD_ADMIN | CMD_STALE,
+     .acl = "@admin @slow @dangerous", .group = "cluster", .since = "3.0.0",
+     .summary = "Delete a node's own slots information"},
+    {.name = "cluster|forget", .proc = cmd_cluster, .arity = 3, .flags = CMD_ADMIN | CMD_STALE,
+     .acl = "@admin @slow @dangerous", .group = "cluster", .since = "3.0.0",
+     .summary = "Remove a node from the nodes table"},
+    {.name = "cluster|getkeysinslot", .proc = cmd_cluster, .arity = 4, .flags = CMD_STALE,
+     .acl = "@slow", .group = "cluster", .since = "3.0.0",
+     .summary = "Return local key names in the specified hash slot"},
+    {.name = "cluster|help", .proc = cmd_cluster, .arity = 2, .flags = CMD_LOADING | CMD_STALE,
+     .acl = "@slow", .group = "cluster", .since = "5.0.0",
+     .summary = "Show helpful text about the different subcommands"},
+    {.name = "cluster|info", .proc = cmd_cluster, .arity = 2, .flags = CMD_STALE,
+     .acl = "@slow", .group = "cluster", .since = "3.0.0",
+     .summary = "Provides info about Redis Cluster node state"},
+    {.name = "cluster|keyslot", .proc = cmd_cluster, .arity = 3, .flags = CMD_STALE,
+     .acl = "@slow", .group = "cluster", .since = "3.0.0",
+     .summary = "Returns the hash slot of the specified key"},
+    {.name = "cluster|links", .proc = cmd_cluster, .arity = 2, .flags = CMD_STALE,
+     .acl = "@slow", .group = "cluster", .since = "7.0.0",
+     .summary = "Returns a list of all TCP links to and from peer nodes in cluster"},
+    {.name = "cluster|meet", .proc = cmd_cluster, .arity = -4, .flags = CMD_ADMIN | CMD_STALE,
+     .acl = "@admin @slow @dangerous", .group = "cluster", .since = "3.0.0",
+     .summary = "Force a node cluster to handshake with another node"},
+    {.name = "cluster|myid", .proc = cmd_cluster, .arity = 2, .flags = CMD_STALE,
+     .acl = "@slow", .group = "cluster", .since = "3.0.0",
+     .summary = "Return the node id"},
+    {.name = "cluster|nodes", .proc = cmd_cluster, .arity = 2, .flags = CMD_STALE,
+     .acl = "@slow", .group = "cluster", .since = "3.0.0",
+     .summary = "Get Cluster config for the node"},
+    {.name = "cluster|replicas", .proc = cmd_cluster, .arity = 3, .flags = CMD_ADMIN | CMD_STALE,
+     .acl = "@admin @slow @dangerous", .group = "cluster", .since = "5.0.0",
+     .summary = "List replica nodes of the specified master node"},
+    {.name = "cluster|replicate", .proc = cmd_cluster, .arity = 3, .flags = CMD_ADMIN | CMD_STALE,
+     .acl = "@admin @slow @dangerous", .group = "cluster", .since = "3.0.0",
+     .summary = "Reconfigure a node as a replica of the specified master node"},
+    {.name = "cluster|reset", .proc = cmd_cluster, .arity = -2, .flags = CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE,
+     .acl = "@admin @slow @dangerous", .group = "cluster", .since = "3.0.0",
+     .summary = "Reset a Redis Cluster node"},
+    {.name = "cluster|saveconfig", .proc = cmd_cluster, .arity = 2, .flags = CMD_ADMIN | CMD_STALE,
+     .acl = "@admin @slow @dangerous", .group = "cluster", .since = "3.0.0",
+     .summary = "Forces the node to save cluster state on disk"},
+    {.name = "cluster|set-config-epoch", .proc = cmd_cluster, .arity = 3, .flags = CMD_ADMIN | CMD_STALE,
+     .acl = "@admin @slow @dangerous", .group = "cluster", .since = "3.0.0",
+     .summary = "Set the configuration epoch in a new node"},
+    {.name = "cluster|setslot", .proc = cmd_cluster, .arity = -4, .flags = CMD_ADMIN | CMD_STALE,
+     .acl = "@admin @slow @dangerous", .group = "cluster", .since = "3.0.0",
+     .summary = "Bind a hash slot to a specific node"},
+    {.name = "cluster|shards", .proc = cmd_cluster, .arity = 2, .flags = CMD_STALE,
+     .acl = "@slow", .group = "cluster", .since = "7.0.0",
+     .summary = "Get array of cluster slots to node mappings"},
+    {.name = "cluster|slaves", .proc = cmd_cluster, .arity = 3, .flags = CMD_ADMIN | CMD_STALE,
+     .acl = "@admin @slow @dangerous", .group = "cluster", .since = "3.0.0",
+     .summary = "List replica nodes of the specified master node"},
+    {.name = "cluster|slots", .proc = cmd_cluster, .arity = 2, .flags = CMD_STALE,
+     .acl = "@slow", .group = "cluster", .since = "3.0.0",
+     .summary = "Get array of Cluster slot to node mappings"},
+    CMD_END,
+};
+
 struct cmd cmd_server_table[] = {
     {.name = "ping", .proc = cmd_ping, .arity = -1, .flags = CMD_FAST | CMD_SENTINEL,
      .acl = "@fast @connection", .group = "connection", .since = "1.0.0",
@@ -942,6 +1040,8 @@ struct cmd cmd_server_table[] = {
     {.name = "command", .proc = cmd_command, .arity = -1, .flags = READ_FLAGS,
      .acl = "@slow @connection", .group = "server", .since = "2.8.13",
      .summary = "Get array of Redis command details", .subcmds = command_subcmds},
+    {.name = "cluster", .arity = -2, .acl = "@slow", .group = "cluster", .since = "3.0.0",
+     .summary = "A container for cluster commands", .subcmds = cluster_subcmds},
     {.name = "time", .proc = cmd_time, .arity = 1, .flags = READ_FLAGS | CMD_FAST | CMD_RANDOM,
      .acl = "@fast", .group = "server", .since = "2.6.0", .summary = "Return the current server time"},
     {.name = "dbsize", .proc = cmd_dbsize, .arity = 1, .flags = CMD_READONLY | CMD_FAST,
