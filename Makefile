@@ -77,11 +77,12 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/replay_%)
+COMPAT_BIN := $(B)/tests/compat/hiredis_sync $(B)/tests/compat/hiredis_async
 
-.PHONY: all deps test test-valgrind unit fuzz fuzz-run bench bench-hitrate up down clean format
+.PHONY: all deps test test-valgrind unit compat-npm fuzz fuzz-run bench bench-hitrate up down clean format
 .DEFAULT_GOAL := all
 
-all: deps $(BINARIES) $(UNIT_BIN) $(FUZZ_REPLAY)
+all: deps $(BINARIES) $(UNIT_BIN) $(FUZZ_REPLAY) $(COMPAT_BIN)
 
 deps:
 	@scripts/deps.sh
@@ -164,7 +165,26 @@ $(B)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(TEST_LIBS) | $(PR
 unit: all
 	tests/run-unit.sh $(B)/tests
 
-test: deps
+# The client-compatibility matrix (tests/integration/test_compat.py) drives
+# hiredis through these two programs, built against Debian's libhiredis-dev
+# and libev like any user's.
+$(B)/tests/compat/hiredis_%: tests/integration/compat/hiredis_%.c tests/integration/compat/script.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lhiredis -lev
+
+# ... and ioredis and node-redis from npm, the versions of the committed
+# package-lock.json, installed into build/npm.  No registry: this fails.
+NPM_DIR := build/npm
+NPM_STAMP := $(NPM_DIR)/node_modules/.package-lock.json
+
+$(NPM_STAMP): tests/integration/compat/package.json tests/integration/compat/package-lock.json
+	@mkdir -p $(NPM_DIR)
+	cp $^ $(NPM_DIR)/
+	cd $(NPM_DIR) && npm ci --no-audit --no-fund
+
+compat-npm: deps $(NPM_STAMP)
+
+test: deps compat-npm
 	tests/run-all.sh
 
 # The integration suite with every server it starts under valgrind

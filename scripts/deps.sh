@@ -15,13 +15,20 @@ PACKAGES=(
     # real clients and benchmark anchors
     redis-server redis-tools nutcracker
     python3-redis python3-pytest python3-psycopg2 python3-yaml
+    # the Node.js clients of the compatibility matrix (make compat-npm)
+    nodejs npm
     # charts, compose-file validation
     gnuplot-nox docker-compose
 )
 
+# A package counts as present when installed or provided by an installed
+# one: NodeSource's nodejs provides (and conflicts with) Debian's npm.
+provided=" $(dpkg-query -W -f='${db:Status-Abbrev} ${Provides}\n' 2>/dev/null |
+    sed -nE 's/^ii +//p' | tr ',' '\n' | sed -E 's/\(.*\)//' | tr -s ' \n' ' ') "
 missing=()
 for p in "${PACKAGES[@]}"; do
-    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' &&
+        [[ "$provided" != *" $p "* ]]; then
         missing+=("$p")
     fi
 done
