@@ -170,7 +170,7 @@ unit: all
 # and libev like any user's.
 $(B)/tests/compat/hiredis_%: tests/integration/compat/hiredis_%.c tests/integration/compat/script.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lhiredis -lev
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/integration/compat/script.c -lhiredis -lev
 
 # ... and ioredis and node-redis from npm, the versions of the committed
 # package-lock.json, installed into build/npm.  No registry: this fails.
