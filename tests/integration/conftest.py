@@ -77,3 +77,16 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     passed = len(stats.get("passed", []))
     failed = len(stats.get("failed", [])) + len(stats.get("error", []))
     terminalreporter.write_line("integration: %d passed, %d failed" % (passed, failed))
+
+
+@pytest.fixture(scope="session")
+def pg_koi():
+    """A throwaway PostgreSQL cluster holding 1,000 generated koi rows, for
+    the tests that only read it (hostile clients, limits, compatibility)."""
+    from loader_client import PgCluster
+    cluster = PgCluster()
+    try:
+        cluster.load_rows(1000)
+        yield cluster
+    finally:
+        cluster.destroy()

@@ -359,7 +359,8 @@ class LoaderProcess(servers.Server):
     waited for by polling Ping, which servers.Server's RESP probe cannot
     do."""
 
-    def __init__(self, conninfo, *extra, config=None, secret=None, workdir=None, port=None):
+    def __init__(self, conninfo, *extra, config=None, secret=None, workdir=None, port=None,
+                 nofile=None):
         self.secret = secret
         workdir = workdir or tempfile.mkdtemp(prefix="sc-loader-")
         self.metrics_port = servers.free_port()
@@ -375,7 +376,7 @@ class LoaderProcess(servers.Server):
         self.port, self.workdir = port, workdir
         self.log = os.path.join(workdir, "loader.log")
         self.logf = open(self.log, "ab")
-        self.proc = servers.spawn(argv, workdir, self.logf)
+        self.proc = servers.spawn(argv, workdir, self.logf, nofile=nofile)
         self._wait_ping()
 
     def _wait_ping(self, timeout=15.0):

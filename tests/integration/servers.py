@@ -4,6 +4,7 @@ wait by polling, never a fixed sleep."""
 import ctypes
 import os
 import random
+import resource
 import shutil
 import signal
 import socket
@@ -21,6 +22,8 @@ SLOW = 20 if VALGRIND_LOGS else 1
 
 
 _PR_SET_PDEATHSIG = 1
+_PR_CAPBSET_DROP = 24
+_CAP_SYS_RESOURCE = 24
 
 
 def _die_with_parent():
@@ -30,15 +33,31 @@ def _die_with_parent():
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def spawn(argv, workdir, logf):
-    """A server process whose output goes to logf; it dies with the test run."""
+def _preexec(nofile):
+    """The child's setup before exec: die with the test run and, with
+    nofile=(soft, hard), start under that open-file limit.  A lowered hard
+    limit must hold for a server running as root too, so the capability
+    that would let it raise the limit again (CAP_SYS_RESOURCE) leaves the
+    bounding set (best effort: without CAP_SETPCAP it is not there anyway
+    for a non-root server)."""
+    def setup():
+        _die_with_parent()
+        if nofile is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, nofile)
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_CAPBSET_DROP, _CAP_SYS_RESOURCE)
+    return setup
+
+
+def spawn(argv, workdir, logf, nofile=None):
+    """A server process whose output goes to logf; it dies with the test run.
+    nofile=(soft, hard) sets its RLIMIT_NOFILE."""
     name = os.path.basename(argv[0])
     if VALGRIND_LOGS and name.startswith("slotcache-"):
         argv = ["valgrind", "--error-exitcode=99", "--leak-check=full",
                 "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite",
                 "--log-file=%s/%s.%%p.log" % (VALGRIND_LOGS, name)] + list(argv)
     return subprocess.Popen(argv, cwd=workdir, stdout=logf, stderr=subprocess.STDOUT,
-                            preexec_fn=_die_with_parent)
+                            preexec_fn=_preexec(nofile))
 
 
 def free_port():
@@ -97,12 +116,12 @@ def read_log(path):
 class Server:
     """A server process on a free port; .stop() kills it by pid."""
 
-    def __init__(self, argv, port, workdir, log):
+    def __init__(self, argv, port, workdir, log, nofile=None):
         self.port = port
         self.workdir = workdir
         self.log = log
         self.logf = open(log, "ab")
-        self.proc = spawn(argv, workdir, self.logf)
+        self.proc = spawn(argv, workdir, self.logf, nofile=nofile)
         wait_for_port(port, self.proc, log=log)
 
     @property
@@ -130,15 +149,15 @@ class Server:
         return read_log(self.log)
 
 
-def start_node(*extra, workdir=None, port=None):
+def start_node(*extra, workdir=None, port=None, nofile=None):
     workdir = workdir or tempfile.mkdtemp(prefix="sc-node-")
     port = port or free_port()
     argv = [os.path.join(BIN_DIR, "slotcache-node"), "--port", str(port), "--bind", "127.0.0.1"]
     argv += [str(a) for a in extra]
-    return Server(argv, port, workdir, os.path.join(workdir, "node.log"))
+    return Server(argv, port, workdir, os.path.join(workdir, "node.log"), nofile=nofile)
 
 
-def start_redis(*extra, workdir=None, port=None):
+def start_redis(*extra, workdir=None, port=None, nofile=None):
     """redis-server 7 as the reference: one database (the node has one),
     nothing on disk."""
     workdir = workdir or tempfile.mkdtemp(prefix="sc-redis-")
@@ -146,7 +165,7 @@ def start_redis(*extra, workdir=None, port=None):
     argv = [shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1",
             "--save", "", "--appendonly", "no", "--databases", "1", "--dir", workdir]
     argv += [str(a) for a in extra]
-    return Server(argv, port, workdir, os.path.join(workdir, "redis.log"))
+    return Server(argv, port, workdir, os.path.join(workdir, "redis.log"), nofile=nofile)
 
 
 # ---- helpers for the protocol, limits, eviction and client tests ----
@@ -260,6 +279,73 @@ def non_loopback_ipv4():
             if not addr.startswith("127."):
                 return addr
     return None
+
+
+# ---- processes seen from outside: memory, descriptors ----
+
+ASAN = os.environ.get("SC_FLAVOUR") == "asan"
+
+
+def rss_bytes(pid):
+    """The resident set size of a process, from /proc."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS for pid %d" % pid)
+
+
+def open_fds(pid):
+    """The descriptor numbers a process has open."""
+    return {int(n) for n in os.listdir("/proc/%d/fd" % pid)}
+
+
+def cpu_seconds(pid):
+    """User plus system CPU time a process has used, from /proc."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def http_get(port, path, timeout=30.0):
+    """(status, body) of GET path on 127.0.0.1:port."""
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=timeout) as r:
+        return r.status, r.read().decode()
+
+
+def nofile_limit(pid):
+    return resource.prlimit(pid, resource.RLIMIT_NOFILE)
+
+
+def set_nofile_soft(pid, soft):
+    """Changes a running process's soft open-file limit (its hard limit
+    stays, so the old soft limit can be given back)."""
+    _, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def raise_own_nofile(n):
+    """This test process needs n descriptors (its side of many connections):
+    raises its soft limit as far as the hard one allows; returns the limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = n if hard == resource.RLIM_INFINITY else min(n, hard)
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def open_connections(port, n, host="127.0.0.1"):
+    """n idle TCP connections to port (closed by the caller)."""
+    socks = []
+    try:
+        for _ in range(n):
+            socks.append(socket.create_connection((host, port), timeout=30))
+    except BaseException:
+        for s in socks:
+            s.close()
+        raise
+    return socks
 
 
 class ServerSet:

@@ -9,7 +9,7 @@ import servers
 
 class Topology:
     def __init__(self, mode, nnodes, node_kind="slotcache", replicas_per_shard=0, extra=(),
-                 node_extra=(), workdir=None):
+                 node_extra=(), workdir=None, proxy_nofile=None):
         self.workdir = workdir or tempfile.mkdtemp(prefix="sc-topo-")
         self.mode = mode
         self.node_kind = node_kind
@@ -19,6 +19,7 @@ class Topology:
         self.extra = list(extra)
         self.proxy = None
         self.config_path = os.path.join(self.workdir, "proxy.conf")
+        self.proxy_nofile = proxy_nofile
         self.write_config()
         self.start_proxy()
 
@@ -54,7 +55,8 @@ class Topology:
         port = servers.free_port()
         argv = [os.path.join(servers.BIN_DIR, "slotcache-proxy"), self.config_path,
                 "--port", str(port), "--bind", "127.0.0.1"]
-        self.proxy = servers.Server(argv, port, self.workdir, os.path.join(self.workdir, "proxy.log"))
+        self.proxy = servers.Server(argv, port, self.workdir, os.path.join(self.workdir, "proxy.log"),
+                                    nofile=self.proxy_nofile)
         return self.proxy
 
     def restart_node(self, i):
