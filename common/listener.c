@@ -79,6 +79,9 @@ listener_open(struct listener *l, struct ev_loop *loop, const char *bind, int po
 void
 listener_close(struct listener *l)
 {
+    if (l->loop == NULL) {
+        return; /* never opened (a setup that failed before it) */
+    }
     for (int i = 0; i < l->n; i++) {
         ev_io_stop(l->loop, &l->io[i]);
         close(l->fd[i]);

@@ -5,6 +5,7 @@
 
 #include "common/buf.h"
 #include "common/clock.h"
+#include "common/fdlimit.h"
 #include "common/http.h"
 #include "common/listener.h"
 #include "common/log.h"
@@ -242,6 +243,15 @@ loader_setup(void)
     breaker_init(&loader.breaker, (int)loader.opt.breaker_failures, loader.opt.breaker_cooldown_ms);
     flight_table_init(&loader.flights);
     load_setup(rpc_load_done);
+    /* redis's reserve plus the database connections; a limit too low to
+     * start fails before the listener opens (teardown undoes the rest). */
+    struct fdlimit_result fl;
+    fdlimit_fit(loader.opt.maxclients, FDLIMIT_RESERVED + (int)loader.opt.pool_size, &fl);
+    fdlimit_report(&fl);
+    if (fl.status == FDLIMIT_TOO_LOW) {
+        return SC_ERR;
+    }
+    loader.opt.maxclients = fl.maxclients;
     if (rpc_setup(err, sizeof(err)) != SC_OK) {
         log_warn("Could not create the listening socket: %s", err);
         return SC_ERR;
@@ -354,6 +364,9 @@ loader_info(struct sbuf *s)
     stats_info_i64(s, "tcp_port", rpc_port());
     stats_info_i64(s, "uptime_in_seconds", (clock_now_ms() - loader.start_ms) / 1000);
     stats_info_str(s, "config_file", loader.config_file != NULL ? loader.config_file : "");
+    stats_info_section(s, "Clients");
+    stats_info_i64(s, "maxclients", loader.opt.maxclients);
+    stats_info_u64(s, "used_memory", mem_used() - buf_pool_bytes());
     stats_info_section(s, "Postgres");
     stats_info_i64(s, "pool_size", loader.opt.pool_size);
     stats_info_u64(s, "pg_connections_up", (uint64_t)pgpool_up());

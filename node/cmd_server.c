@@ -478,7 +478,9 @@ cmd_config_set(struct client *c)
         if (rc != SC_OK) {
             client_reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - %s",
                                 o->name, err);
-            mem_free(old[done]);
+            /* The failing one too: an apply hook that refused (maxclients
+             * beyond the open-file limit) leaves the new value set. */
+            done++;
             while (done-- > 0) {
                 char tmp[512];
                 conf_set_runtime(opts[done], old[done], tmp, sizeof(tmp));

@@ -5,6 +5,7 @@
 
 #include "common/buf.h"
 #include "common/clock.h"
+#include "common/fdlimit.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/net.h"
@@ -88,6 +89,27 @@ apply_hz(const struct conf_option *opt, char *err, size_t errlen)
     return SC_OK;
 }
 
+/* CONFIG SET maxclients: the open-file limit must fit the new value, as
+ * redis checks; when it cannot be raised enough the client is told what
+ * would fit (and CONFIG SET puts the old value back). */
+static int
+apply_maxclients(const struct conf_option *opt, char *err, size_t errlen)
+{
+    struct fdlimit_result r;
+
+    (void)opt;
+    fdlimit_fit(server.opt.maxclients, FDLIMIT_RESERVED, &r);
+    fdlimit_report(&r);
+    if (r.status == FDLIMIT_ENOUGH || r.status == FDLIMIT_RAISED) {
+        return SC_OK;
+    }
+    snprintf(err, errlen,
+             "The operating system is not able to handle the specified number of clients, try "
+             "with %lld",
+             MAX(r.maxclients, 1));
+    return SC_ERR;
+}
+
 static const struct conf_enum loglevels[] = {
     {"debug", LL_DEBUG},     {"verbose", LL_VERBOSE}, {"notice", LL_NOTICE},
     {"warning", LL_WARNING}, {"nothing", LL_NOTHING}, {NULL, 0},
@@ -157,7 +179,7 @@ const struct conf_option server_options[] = {
                  "addresses to listen on, separated by spaces (\"*\" for all IPv4)"),
     CONF_INT_OPT("tcp-backlog", &server.opt.tcp_backlog, "511", 0, INT_MAX, 0, NULL,
                  "listen() backlog"),
-    CONF_INT_OPT("maxclients", &server.opt.maxclients, "10000", 1, INT_MAX, RT, NULL,
+    CONF_INT_OPT("maxclients", &server.opt.maxclients, "10000", 1, INT_MAX, RT, apply_maxclients,
                  "connections beyond this get -ERR max number of clients reached"),
     CONF_INT_OPT("timeout", &server.opt.timeout, "0", 0, INT_MAX, RT, NULL,
                  "close clients idle this many seconds (0: never)"),
@@ -407,6 +429,15 @@ server_setup(void)
                 strerror(errno));
         return SC_ERR;
     }
+    /* Before anything else is allocated: a limit too low to start is an
+     * exit with nothing to free. */
+    struct fdlimit_result fl;
+    fdlimit_fit(server.opt.maxclients, FDLIMIT_RESERVED, &fl);
+    fdlimit_report(&fl);
+    if (fl.status == FDLIMIT_TOO_LOW) {
+        return SC_ERR;
+    }
+    server.opt.maxclients = fl.maxclients;
     server.loop = EV_DEFAULT;
     server.conns.loop = server.loop;
     clock_setup(server.loop);

@@ -4,6 +4,7 @@
 #include "proxy/proxy.h"
 
 #include "common/buf.h"
+#include "common/fdlimit.h"
 #include "common/http.h"
 #include "common/listener.h"
 #include "common/log.h"
@@ -511,6 +512,27 @@ metrics_page(const char *path, struct sbuf *body, const char **type)
     return false;
 }
 
+/* Makes the open-file limit fit maxclients plus the proxy's own
+ * descriptors: redis's reserve, a connection per node and one to the
+ * loader.  Lowers maxclients when the limit cannot be raised. */
+static int
+fit_open_files(void)
+{
+    struct fdlimit_result r;
+    int reserved = FDLIMIT_RESERVED + 1;
+
+    for (struct member *m = router_members(); m != NULL; m = m->next) {
+        reserved++;
+    }
+    fdlimit_fit(proxy.opt.maxclients, reserved, &r);
+    fdlimit_report(&r);
+    if (r.status == FDLIMIT_TOO_LOW) {
+        return SC_ERR;
+    }
+    proxy.opt.maxclients = r.maxclients;
+    return SC_OK;
+}
+
 int
 proxy_setup(void)
 {
@@ -550,6 +572,9 @@ proxy_setup(void)
         return SC_ERR;
     }
     router_install(rt);
+    if (fit_open_files() != SC_OK) {
+        return SC_ERR;
+    }
     if (listener_open(&listener, proxy.loop, proxy.opt.bind, (int)proxy.opt.port,
                       (int)proxy.opt.tcp_backlog, on_connection, err, sizeof(err)) != SC_OK) {
         log_warn("Could not create the listening socket: %s", err);
