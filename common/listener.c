@@ -8,9 +8,58 @@
 #include "common/mem.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+static int
+open_spare(void)
+{
+    return open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+static void
+pause_accepts(struct listener *l)
+{
+    for (int k = 0; k < l->n; k++) {
+        ev_io_stop(l->loop, &l->io[k]);
+    }
+    l->paused = true;
+}
+
+/* Out of descriptors: accepts one waiting connection in the spare's place
+ * and hands it to on_full.  SC_OK: done, the spare is back for the next
+ * one; SC_EAGAIN: nobody was waiting after all; SC_ERR: no spare (errno
+ * says why), the caller pauses. */
+static int
+accept_with_spare(struct listener *l, int lfd)
+{
+    char peer[NET_ADDR_MAX];
+
+    if (l->spare_fd < 0) {
+        return SC_ERR;
+    }
+    close(l->spare_fd);
+    int fd = net_accept(lfd, peer, sizeof(peer));
+    int accept_errno = errno;
+    if (fd >= 0) {
+        if (l->on_full != NULL) {
+            l->on_full(fd, peer);
+        } else {
+            close(fd);
+        }
+    }
+    l->spare_fd = open_spare();
+    if (l->spare_fd < 0) {
+        return SC_ERR;
+    }
+    if (fd < 0) {
+        errno = accept_errno;
+        return accept_errno == EMFILE || accept_errno == ENFILE ? SC_ERR : SC_EAGAIN;
+    }
+    return SC_OK;
+}
 
 static void
 on_accept(struct ev_loop *loop, ev_io *w, int revents)
@@ -22,19 +71,25 @@ on_accept(struct ev_loop *loop, ev_io *w, int revents)
     for (int i = 0; i < LISTENER_ACCEPTS_PER_CALL; i++) {
         char peer[NET_ADDR_MAX];
         int fd = net_accept(w->fd, peer, sizeof(peer));
-        if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE) {
-                log_warn("Accepting client connection: %s; pausing accepts", strerror(errno));
-                for (int k = 0; k < l->n; k++) {
-                    ev_io_stop(l->loop, &l->io[k]);
-                }
-                l->paused = true;
-            } else if (errno != EAGAIN && errno != ECONNABORTED) {
+        if (fd >= 0) {
+            l->on_conn(fd, peer);
+            continue;
+        }
+        if (errno != EMFILE && errno != ENFILE) {
+            if (errno != EAGAIN && errno != ECONNABORTED) {
                 log_verbose("Accepting client connection: %s", strerror(errno));
             }
             return;
         }
-        l->on_conn(fd, peer);
+        int rc = accept_with_spare(l, w->fd);
+        if (rc == SC_EAGAIN) {
+            return;
+        }
+        if (rc != SC_OK) {
+            log_warn("Accepting client connection: %s; pausing accepts", strerror(errno));
+            pause_accepts(l);
+            return;
+        }
     }
 }
 
@@ -49,6 +104,7 @@ listener_open(struct listener *l, struct ev_loop *loop, const char *bind, int po
     l->loop = loop;
     l->on_conn = on_conn;
     l->port = port;
+    l->spare_fd = open_spare();
     for (char *h = strtok_r(spec, " ", &save); h != NULL && l->n < LISTENER_MAX;
          h = strtok_r(NULL, " ", &save)) {
         bool optional = h[0] == '-';
@@ -71,6 +127,7 @@ listener_open(struct listener *l, struct ev_loop *loop, const char *bind, int po
     mem_free(spec);
     if (l->n == 0) {
         snprintf(err, errlen, "no address to listen on (bind '%s')", bind);
+        listener_close(l);
         return SC_ERR;
     }
     return SC_OK;
@@ -87,6 +144,10 @@ listener_close(struct listener *l)
         close(l->fd[i]);
     }
     l->n = 0;
+    if (l->spare_fd >= 0) {
+        close(l->spare_fd);
+        l->spare_fd = -1;
+    }
 }
 
 void
@@ -94,6 +155,9 @@ listener_resume(struct listener *l)
 {
     if (!l->paused) {
         return;
+    }
+    if (l->spare_fd < 0) {
+        l->spare_fd = open_spare();
     }
     for (int i = 0; i < l->n; i++) {
         ev_io_start(l->loop, &l->io[i]);

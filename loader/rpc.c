@@ -360,14 +360,24 @@ on_writable(struct ev_loop *loop, ev_io *w, int revents)
     conn_write(container_of(w, struct rpc_conn, wr));
 }
 
+/* A connection beyond maxclients, or one accepted when descriptors ran
+ * out (the listener's on_full), is closed before a frame is read: the
+ * protocol has no frame to answer one that asked nothing yet, so the
+ * client sees the connection closed (the proxy retries later). */
+static void
+refuse_connection(int fd, const char *peer)
+{
+    listener_refuse(fd, "");
+    loader.stats[STAT_rejected_connections]++;
+    log_verbose("Refused connection from %s: maxclients (%lld) reached or no descriptor left",
+                peer, loader.opt.maxclients);
+}
+
 static void
 on_connection(int fd, const char *peer)
 {
     if (loader.stats[STAT_connected_clients] >= (uint64_t)loader.opt.maxclients) {
-        listener_refuse(fd, "");
-        loader.stats[STAT_rejected_connections]++;
-        log_verbose("Refused connection from %s: maxclients (%lld) reached", peer,
-                    loader.opt.maxclients);
+        refuse_connection(fd, peer);
         return;
     }
     struct rpc_conn *c = mem_calloc(1, sizeof(*c));
@@ -593,8 +603,12 @@ int
 rpc_setup(char *err, size_t errlen)
 {
     memset(&rpc, 0, sizeof(rpc));
-    return listener_open(&rpc.listener, loader.loop, loader.opt.bind, (int)loader.opt.port,
-                         (int)loader.opt.tcp_backlog, on_connection, err, errlen);
+    if (listener_open(&rpc.listener, loader.loop, loader.opt.bind, (int)loader.opt.port,
+                      (int)loader.opt.tcp_backlog, on_connection, err, errlen) != SC_OK) {
+        return SC_ERR;
+    }
+    rpc.listener.on_full = refuse_connection;
+    return SC_OK;
 }
 
 void

@@ -260,12 +260,21 @@ server_configure(int argc, char **argv)
 
 /* ---- listeners ---- */
 
+/* A connection beyond maxclients, or one accepted when descriptors ran
+ * out (the listener's on_full): redis's error, then closed. */
+static void
+refuse_connection(int fd, const char *peer)
+{
+    (void)peer;
+    listener_refuse(fd, "-" ERR_MAXCLIENTS "\r\n");
+    server.stats[STAT_rejected_connections]++;
+}
+
 static void
 on_connection(int fd, const char *peer)
 {
     if (server.conns.n >= (uint64_t)server.opt.maxclients) {
-        listener_refuse(fd, "-" ERR_MAXCLIENTS "\r\n");
-        server.stats[STAT_rejected_connections]++;
+        refuse_connection(fd, peer);
         return;
     }
     if (server.opt.protected_mode && server.opt.requirepass[0] == '\0' &&
@@ -454,6 +463,7 @@ server_setup(void)
         log_warn("Could not create server TCP listening socket %s", err);
         return SC_ERR;
     }
+    server.listener.on_full = refuse_connection;
     server.bound_port = server.listener.port;
     server.metrics.fd = -1;
     if (server.opt.metrics_port > 0 &&

@@ -419,12 +419,21 @@ proxy_auth_node(struct back *b)
 
 /* ---- listeners, loop hooks ---- */
 
+/* A connection beyond maxclients, or one accepted when descriptors ran
+ * out (the listener's on_full): redis's error, then closed. */
+static void
+refuse_connection(int fd, const char *peer)
+{
+    (void)peer;
+    listener_refuse(fd, "-" ERR_MAXCLIENTS "\r\n");
+    proxy.stats[STAT_rejected_connections]++;
+}
+
 static void
 on_connection(int fd, const char *peer)
 {
     if (proxy.conns.n >= (uint64_t)proxy.opt.maxclients) {
-        listener_refuse(fd, "-" ERR_MAXCLIENTS "\r\n");
-        proxy.stats[STAT_rejected_connections]++;
+        refuse_connection(fd, peer);
         return;
     }
     proxy.stats[STAT_total_connections_received]++;
@@ -580,6 +589,7 @@ proxy_setup(void)
         log_warn("Could not create the listening socket: %s", err);
         return SC_ERR;
     }
+    listener.on_full = refuse_connection;
     proxy.bound_port = listener.port;
     metrics.fd = -1;
     if (proxy.opt.metrics_port > 0 &&

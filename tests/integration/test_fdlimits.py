@@ -6,9 +6,13 @@ slotcache-proxy (each mode, slotcache nodes behind it) and slotcache-loader:
   client is still answered;
 - under a hard limit it cannot raise, it lowers maxclients to fit and says
   so (redis's log lines), and the connection beyond it gets redis's
-  "-ERR max number of clients reached" (the loader closes it).
+  "-ERR max number of clients reached" (the loader closes it);
+- when descriptors run out at run time all the same, a new connection gets
+  the same error (the loader: closed), the connected clients keep working,
+  and connections are accepted again once a descriptor is free.
 """
 
+import itertools
 import os
 import subprocess
 import sys
@@ -205,3 +209,63 @@ def test_idle_connections_all_accepted_and_others_served(targets, kind):
         for s in idle:
             s.close()
     wait_connected(t, 0)
+
+
+# ---- descriptors running out at run time ----
+
+def exhaust_descriptors(t, socks):
+    """Makes a running server's next accept() fail with EMFILE: fills the
+    holes in its descriptor table with more connections (appended to
+    socks), then lowers its soft open-file limit to the first free number,
+    so that any descriptor it frees later is usable again.  Returns the old
+    soft limit."""
+    while True:
+        fds = servers.open_fds(t.pid)
+        lowest = next(n for n in itertools.count() if n not in fds)
+        if lowest > max(fds):
+            break
+        socks += fill(t, 1)
+        servers.wait_until(lambda: lowest in servers.open_fds(t.pid), what="the hole filled")
+    old = servers.nofile_limit(t.pid)[0]
+    servers.set_nofile_soft(t.pid, lowest)
+    return old
+
+
+def free_one(t, socks):
+    """Closes a connection and waits for the server to close its side."""
+    held = len(servers.open_fds(t.pid))
+    socks.pop().close()
+    servers.wait_until(lambda: len(servers.open_fds(t.pid)) < held, what="a descriptor freed")
+
+
+@pytest.mark.parametrize("kind", ALL_KINDS)
+def test_descriptors_run_out_new_clients_refused_others_kept(targets, kind):
+    t = targets.start(kind)
+    socks = fill(t, 8)
+    if kind.startswith("proxy"):
+        # Every node connection open before descriptors run out.
+        c = t.client()
+        for i in range(64):
+            assert c.call("SET", "warm%d" % i, i) == ("+", b"OK")
+        c.close()
+    wait_connected(t, 8)
+    old = exhaust_descriptors(t, socks)
+    try:
+        assert refused(t.port, 3) == [expected_refusal(t)] * 3
+        for s in socks:
+            assert t.answers(s)
+        # A descriptor comes free: connections are accepted again.
+        free_one(t, socks)
+        n = len(socks)
+        socks += fill(t, 1)
+    finally:
+        servers.set_nofile_soft(t.pid, old)
+    assert t.stat("rejected_connections") == 3
+    wait_connected(t, n + 1)
+    for s in socks:
+        s.close()
+    if kind != "loader":
+        c = t.client()
+        assert c.call("GET", "warm7" if kind.startswith("proxy") else "nope") == (
+            "$", b"7" if kind.startswith("proxy") else None)
+        c.close()
