@@ -12,7 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define HTTP_CONN_MAX 64 /* concurrent scrapes; more are refused */
+#define HTTP_CONN_MAX 64        /* concurrent scrapes; more are refused */
+#define HTTP_RETRY_ACCEPT_S 0.1 /* out of descriptors: try accepting again after this */
 
 struct http_conn {
     ev_io io;
@@ -122,6 +123,16 @@ on_accept(struct ev_loop *loop, ev_io *w, int revents)
     (void)revents;
     for (;;) {
         int fd = net_accept(w->fd, NULL, 0);
+        if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+            /* The scrape waits in the backlog: a listening socket that
+             * stays readable would make the loop spin until a descriptor
+             * comes free, so stop watching it for a while. */
+            ev_io_stop(h->loop, &h->accept_io);
+            /* set again: a one-shot timer that fired keeps no timeout */
+            ev_timer_set(&h->retry, HTTP_RETRY_ACCEPT_S, 0.);
+            ev_timer_start(h->loop, &h->retry);
+            return;
+        }
         if (fd < 0) {
             return;
         }
@@ -143,6 +154,15 @@ on_accept(struct ev_loop *loop, ev_io *w, int revents)
     }
 }
 
+static void
+on_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct http_server *h = container_of(w, struct http_server, retry);
+
+    (void)revents;
+    ev_io_start(loop, &h->accept_io);
+}
+
 int
 http_listen(struct http_server *h, struct ev_loop *loop, const char *host, int port,
             http_handler_fn *handler, char *err, size_t errlen)
@@ -159,6 +179,7 @@ http_listen(struct http_server *h, struct ev_loop *loop, const char *host, int p
     h->conns = NULL;
     ev_io_init(&h->accept_io, on_accept, fd, EV_READ);
     ev_io_start(loop, &h->accept_io);
+    ev_init(&h->retry, on_retry);
     return SC_OK;
 }
 
@@ -167,6 +188,7 @@ http_close(struct http_server *h)
 {
     if (h->fd >= 0 && h->loop != NULL) {
         ev_io_stop(h->loop, &h->accept_io);
+        ev_timer_stop(h->loop, &h->retry);
         close(h->fd);
         h->fd = -1;
     }

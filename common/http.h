@@ -24,6 +24,7 @@ struct http_server {
     struct ev_loop *loop;
     int fd;
     ev_io accept_io;
+    ev_timer retry; /* out of descriptors: accept_io rests until it fires */
     http_handler_fn *handler;
     int nconn;
     struct http_conn *conns; /* open connections, closed with the server */

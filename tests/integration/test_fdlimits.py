@@ -16,6 +16,8 @@ import itertools
 import os
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -240,7 +242,10 @@ def free_one(t, socks):
 
 @pytest.mark.parametrize("kind", ALL_KINDS)
 def test_descriptors_run_out_new_clients_refused_others_kept(targets, kind):
-    t = targets.start(kind)
+    metrics_port = servers.free_port()
+    t = targets.start(kind, [] if kind == "loader" else [("metrics-port", metrics_port)])
+    if kind == "loader":
+        metrics_port = t.server.metrics_port
     socks = fill(t, 8)
     if kind.startswith("proxy"):
         # Every node connection open before descriptors run out.
@@ -249,17 +254,31 @@ def test_descriptors_run_out_new_clients_refused_others_kept(targets, kind):
             assert c.call("SET", "warm%d" % i, i) == ("+", b"OK")
         c.close()
     wait_connected(t, 8)
+    scrape = {}
     old = exhaust_descriptors(t, socks)
     try:
         assert refused(t.port, 3) == [expected_refusal(t)] * 3
         for s in socks:
             assert t.answers(s)
-        # A descriptor comes free: connections are accepted again.
+        # A scrape of the metrics port waits for a descriptor too, and the
+        # server does not spin on the listening socket meanwhile.
+        th = threading.Thread(target=lambda: scrape.update(r=servers.http_get(metrics_port,
+                                                                                "/metrics")))
+        th.start()
+        cpu = servers.cpu_seconds(t.pid)
+        time.sleep(1.0)  # a window to measure CPU in, not a wait for the server
+        assert servers.cpu_seconds(t.pid) - cpu < 0.5, "busy while out of descriptors"
+        assert th.is_alive(), "the scrape was answered without a descriptor"
+        # Descriptors come free: the scrape is answered, then a new client.
         free_one(t, socks)
+        free_one(t, socks)
+        th.join(timeout=30)
+        assert scrape["r"][0] == 200
         n = len(socks)
         socks += fill(t, 1)
     finally:
         servers.set_nofile_soft(t.pid, old)
+        th.join(timeout=30)
     assert t.stat("rejected_connections") == 3
     wait_connected(t, n + 1)
     for s in socks:
