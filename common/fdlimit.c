@@ -18,7 +18,8 @@
 static int
 try_limit(const struct rlimit *cur, rlim_t n)
 {
-    struct rlimit want = {n, cur->rlim_max != RLIM_INFINITY && cur->rlim_max < n ? n : cur->rlim_max};
+    struct rlimit want = {n,
+                          cur->rlim_max != RLIM_INFINITY && cur->rlim_max < n ? n : cur->rlim_max};
     return setrlimit(RLIMIT_NOFILE, &want) == 0 ? SC_OK : SC_ERR;
 }
 
