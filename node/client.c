@@ -102,21 +102,8 @@ on_writable(struct ev_loop *loop, ev_io *w, int revents)
 bool
 client_check_output_limits(struct client *c)
 {
-    size_t used = c->reply.bytes;
-    bool hard = server.opt.obuf_hard > 0 && used >= server.opt.obuf_hard;
-    bool soft = false;
-
-    if (server.opt.obuf_soft > 0 && used >= server.opt.obuf_soft) {
-        long long now = clock_now_ms();
-        if (c->obuf_soft_since == 0) {
-            c->obuf_soft_since = now;
-        } else if (now - c->obuf_soft_since >= server.opt.obuf_soft_seconds * 1000) {
-            soft = true;
-        }
-    } else {
-        c->obuf_soft_since = 0;
-    }
-    if (!hard && !soft) {
+    if (!obuf_reached(&server.opt.obuf[OBUF_NORMAL], c->reply.bytes, clock_now_ms(),
+                      &c->obuf_soft_since)) {
         return false;
     }
     log_warn("Client id=%llu addr=%s scheduled to be closed ASAP for overcoming of output "

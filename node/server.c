@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/net.h"
+#include "common/obuf.h"
 #include "common/sbuf.h"
 #include "common/util.h"
 #include "node/client.h"
@@ -115,62 +116,6 @@ static const struct conf_enum loglevels[] = {
     {"warning", LL_WARNING}, {"nothing", LL_NOTHING}, {NULL, 0},
 };
 
-/* client-output-buffer-limit <class> <hard> <soft> <soft seconds> [...]:
- * the node has only normal clients; replica and pubsub limits are kept so
- * that CONFIG GET shows what was set. */
-static unsigned long long obuf_other[2][3] = {{268435456, 67108864, 60}, {33554432, 8388608, 60}};
-
-static int
-set_obuf_limit(const struct conf_option *opt, int argc, char **argv, char *err, size_t errlen)
-{
-    (void)opt;
-    if (argc == 0 || argc % 4 != 0) {
-        snprintf(err, errlen, "Wrong number of arguments in buffer limit configuration.");
-        return SC_ERR;
-    }
-    for (int i = 0; i < argc; i += 4) {
-        unsigned long long hard, soft, secs;
-        int cls;
-        if (strcasecmp(argv[i], "normal") == 0) {
-            cls = 0;
-        } else if (strcasecmp(argv[i], "replica") == 0 || strcasecmp(argv[i], "slave") == 0) {
-            cls = 1;
-        } else if (strcasecmp(argv[i], "pubsub") == 0) {
-            cls = 2;
-        } else {
-            snprintf(err, errlen, "Invalid client class specified in buffer limit configuration.");
-            return SC_ERR;
-        }
-        if (!util_str2mem(argv[i + 1], &hard) || !util_str2mem(argv[i + 2], &soft) ||
-            !util_str2ull(argv[i + 3], strlen(argv[i + 3]), &secs)) {
-            snprintf(err, errlen, "Error in hard, soft or soft_seconds setting in buffer limit "
-                                  "configuration.");
-            return SC_ERR;
-        }
-        if (cls == 0) {
-            server.opt.obuf_hard = hard;
-            server.opt.obuf_soft = soft;
-            server.opt.obuf_soft_seconds = (long long)secs;
-        } else {
-            obuf_other[cls - 1][0] = hard;
-            obuf_other[cls - 1][1] = soft;
-            obuf_other[cls - 1][2] = secs;
-        }
-    }
-    return SC_OK;
-}
-
-static size_t
-get_obuf_limit(const struct conf_option *opt, char *buf, size_t len)
-{
-    (void)opt;
-    int n = snprintf(buf, len, "normal %llu %llu %lld slave %llu %llu %llu pubsub %llu %llu %llu",
-                     server.opt.obuf_hard, server.opt.obuf_soft, server.opt.obuf_soft_seconds,
-                     obuf_other[0][0], obuf_other[0][1], obuf_other[0][2], obuf_other[1][0],
-                     obuf_other[1][1], obuf_other[1][2]);
-    return n < 0 ? 0 : MIN((size_t)n, len - 1);
-}
-
 #define RT CONF_RUNTIME
 const struct conf_option server_options[] = {
     CONF_INT_OPT("port", &server.opt.port, "6379", 0, 65535, 0, NULL,
@@ -193,9 +138,8 @@ const struct conf_option server_options[] = {
                        RT, NULL, "largest bulk string a client may send"),
     CONF_MEM_RANGE_OPT("client-query-buffer-limit", &server.opt.query_buffer_limit, "1gb",
                        1 << 20, RT, NULL, "close a client whose unprocessed input exceeds this"),
-    CONF_CUSTOM_OPT("client-output-buffer-limit", "normal 0 0 0", set_obuf_limit, get_obuf_limit,
-                    RT, NULL,
-                    "normal <hard> <soft> <soft-seconds>: close slow readers (0: no limit)"),
+    OBUF_LIMIT_OPT(server.opt.obuf, OBUF_DEFAULT, RT,
+                   "normal <hard> <soft> <soft-seconds>: close slow readers (0: no limit)"),
     CONF_INT_OPT("hz", &server.opt.hz, "10", 1, 500, RT, apply_hz,
                  "background task frequency (expiry, timeouts)"),
     CONF_INT_OPT("databases", &server.opt.databases, "1", 1, 1, 0, NULL,

@@ -11,6 +11,7 @@
 #include "common/conn.h"
 #include "common/http.h"
 #include "common/listener.h"
+#include "common/obuf.h"
 #include "common/stats.h"
 
 #include <ev.h>
@@ -48,9 +49,7 @@ struct server_options {
     bool protected_mode;
     unsigned long long proto_max_bulk_len;
     unsigned long long query_buffer_limit;
-    unsigned long long obuf_hard; /* client-output-buffer-limit normal */
-    unsigned long long obuf_soft;
-    long long obuf_soft_seconds;
+    struct obuf_limit obuf[OBUF_CLASSES]; /* client-output-buffer-limit */
     long long hz;
     long long databases;
     long long active_expire_effort;
