@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/obuf.h"
 #include "common/reply.h"
 #include "common/sbuf.h"
 #include "common/slot.h"
@@ -196,6 +197,7 @@ write_replies(struct front *c)
                 c->qtail = NULL;
             }
             c->nq--;
+            c->obuf_bytes -= m->obuf_len;
             proxy.stats[STAT_total_commands_processed]++;
             latstats_record(m->lat_class, (uint64_t)proxy_now_us() - m->arrived_us);
             msg_put(&m);
@@ -231,6 +233,48 @@ front_flush_all(void)
         proxy.conns.to_close = k->close_next;
         front_free(front_of(k));
     }
+}
+
+/* ---- the output buffer limit ---- */
+
+/* The reply bytes c holds that its socket has not taken. */
+static size_t
+output_bytes(const struct front *c)
+{
+    return c->obuf_bytes - c->head_off;
+}
+
+/* m's reply is final: it counts in its client's output until written, and
+ * a client over client-output-buffer-limit is closed, as redis closes one
+ * that does not read its replies -- otherwise the replies of a client that
+ * keeps sending and never reads would pile up without bound (and pin the
+ * node connections' read buffers they point into). */
+static void
+count_reply(struct front *c, struct msg *m)
+{
+    c->obuf_bytes += m->rsp.len - m->obuf_len;
+    m->obuf_len = m->rsp.len;
+    if ((c->conn.flags & CONN_CLOSE_ASAP) ||
+        !obuf_reached(&proxy.opt.obuf[OBUF_NORMAL], output_bytes(c), proxy_now_ms(),
+                      &c->obuf_soft_since)) {
+        return;
+    }
+    log_warn("Client id=%llu addr=%s scheduled to be closed ASAP for overcoming of output "
+             "buffer limits.",
+             (unsigned long long)c->conn.id, c->conn.addr);
+    proxy.stats[STAT_client_output_buffer_limit_disconnections]++;
+    front_close_async(c);
+}
+
+size_t
+front_max_output(void)
+{
+    size_t max = 0;
+
+    for (struct conn *k = proxy.conns.all; k != NULL; k = k->next) {
+        max = MAX(max, output_bytes(front_of(k)));
+    }
+    return max;
 }
 
 /* ---- routing ---- */
@@ -286,6 +330,9 @@ front_msg_done(struct msg *m)
     }
     if (m->flags & MSG_ERROR) {
         proxy.stats[STAT_total_error_replies]++;
+    }
+    if (m->client != NULL) {
+        count_reply(m->client, m);
     }
     if (m->client != NULL && m->client->qhead == m) {
         queue_write(m->client);
@@ -521,6 +568,7 @@ after_read(struct front *c)
     if (conn_over_query_limit(&c->conn, proxy.opt.query_buffer_limit)) {
         log_warn("Closing client that reached max query buffer length: id=%llu addr=%s",
                  (unsigned long long)c->conn.id, c->conn.addr);
+        proxy.stats[STAT_client_query_buffer_limit_disconnections]++;
         front_close_async(c);
         return;
     }

@@ -41,6 +41,8 @@ struct front {
     uint32_t head_off; /* bytes of qhead's reply written */
     struct tx *tx;     /* MULTI: the queued transaction */
     const struct acl_user *user; /* who it is logged in as (or will be, once AUTHed) */
+    size_t obuf_bytes; /* replies complete and not yet written (output limit) */
+    long long obuf_soft_since; /* ms: over the soft output limit since; 0 if not */
 };
 
 static inline struct front *
@@ -80,3 +82,6 @@ void front_answer_error(struct msg *m, const char *err);
 struct seg front_take_out(void);
 /* One CLIENT LIST line. */
 void front_describe(struct front *c, struct sbuf *s);
+/* The most reply bytes any client has waiting (INFO's
+ * client_recent_max_output_buffer). */
+size_t front_max_output(void);

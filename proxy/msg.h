@@ -72,6 +72,7 @@ struct msg {
     int32_t slot;         /* the keys' slot, -1 when keyless */
     const char *key;      /* GET: its key, inside req (valid while req is held) */
     uint32_t klen;
+    uint32_t obuf_len;    /* bytes of rsp counted in its client's output (front.c) */
     struct shard *shard;  /* where it is routed */
     struct member *member; /* the node it was sent to */
     /* parent bookkeeping */

@@ -747,9 +747,9 @@ scan(struct front *c, struct msg *m)
 static bool
 proxy_only_section(const char *s)
 {
-    static const char *const local[] = {"server", "clients", "stats",   "proxy",
-                                         "nodes",  "replication", "cluster", "loader",
-                                         "latencystats"};
+    static const char *const local[] = {"server",  "clients",     "memory",  "stats",
+                                         "proxy",   "nodes",       "replication", "cluster",
+                                         "loader",  "latencystats"};
     for (size_t i = 0; i < ARRAY_LEN(local); i++) {
         if (strcasecmp(s, local[i]) == 0) {
             return true;

@@ -55,6 +55,18 @@ proxy_now_ms(void)
     return proxy_now_us() / 1000;
 }
 
+/* Memory the proxy itself holds (INFO memory of the nodes is theirs:
+ * "Node figures" has each node's used_memory).  Free pooled buffers are
+ * spare memory, as in the node. */
+static size_t
+used_memory(void)
+{
+    size_t used = mem_used() - buf_pool_bytes();
+
+    proxy.peak_memory = MAX(proxy.peak_memory, used);
+    return used;
+}
+
 /* ---- options ---- */
 
 static const struct conf_enum modes[] = {
@@ -271,6 +283,9 @@ const struct conf_option proxy_options[] = {
                        NULL, "largest bulk string a client may send"),
     CONF_MEM_RANGE_OPT("client-query-buffer-limit", &proxy.opt.query_buffer_limit, "1gb",
                        1 << 20, 0, NULL, "close a client whose unprocessed input exceeds this"),
+    OBUF_LIMIT_OPT(proxy.opt.obuf, OBUF_DEFAULT, 0,
+                   "normal <hard> <soft> <soft-seconds>: close clients that do not read their "
+                   "replies (0: no limit)"),
     CONF_STR_OPT("logfile", &proxy.opt.logfile, "", 0, NULL, "log file (empty: stderr)"),
     CONF_ENUM_OPT("loglevel", &proxy.opt.loglevel, "notice", loglevels, 0, NULL,
                   "debug, verbose, notice or warning"),
@@ -453,6 +468,7 @@ on_cron(struct ev_loop *loop, ev_timer *w, int revents)
     loader_client_cron();
     readthru_cron();
     stats_rate_sample(&proxy.ops_rate, proxy.stats[STAT_total_commands_processed], now_us / 1000);
+    used_memory(); /* samples the peak */
     if (proxy.opt.timeout > 0) {
         for (struct conn *k = proxy.conns.all; k != NULL; k = k->next) {
             struct front *c = front_of(k);
@@ -668,6 +684,21 @@ proxy_teardown(void)
 /* ---- INFO and metrics ---- */
 
 static void
+info_memory(struct sbuf *s)
+{
+    char h[32];
+    size_t used = used_memory();
+
+    stats_info_section(s, "Memory");
+    stats_info_u64(s, "used_memory", used);
+    stats_human_bytes(h, sizeof(h), used);
+    stats_info_str(s, "used_memory_human", h);
+    stats_info_u64(s, "used_memory_rss", mem_rss());
+    stats_info_u64(s, "used_memory_peak", proxy.peak_memory);
+    stats_info_str(s, "mem_allocator", mem_allocator_name());
+}
+
+static void
 info_nodes(struct sbuf *s)
 {
     stats_info_section(s, "Nodes");
@@ -712,7 +743,11 @@ proxy_info(struct sbuf *s, const char *section)
         stats_info_section(s, "Clients");
         stats_info_u64(s, "connected_clients", proxy.conns.n);
         stats_info_i64(s, "maxclients", proxy.opt.maxclients);
+        stats_info_u64(s, "client_recent_max_output_buffer", front_max_output());
         stats_info_u64(s, "messages_in_flight", msg_in_use());
+    }
+    if (all || strcasecmp(section, "memory") == 0) {
+        info_memory(s);
     }
     if (all || strcasecmp(section, "stats") == 0) {
         stats_info_section(s, "Stats");

@@ -9,6 +9,7 @@
 
 #include "common/conf.h"
 #include "common/conn.h"
+#include "common/obuf.h"
 #include "common/stats.h"
 #include "proxy/router.h"
 
@@ -37,6 +38,8 @@
     X(total_net_input_bytes, COUNTER, "bytes read from clients")                                   \
     X(total_net_output_bytes, COUNTER, "bytes written to clients")                                 \
     X(config_reloads, COUNTER, "successful config reloads")                                        \
+    X(client_output_buffer_limit_disconnections, COUNTER, "clients closed for output limits")      \
+    X(client_query_buffer_limit_disconnections, COUNTER, "clients closed for query limits")        \
     X(keyspace_hits, COUNTER, "GET and MGET keys found in the cache")                              \
     X(keyspace_misses, COUNTER, "GET and MGET keys not in the cache")                              \
     X(loads, COUNTER, "keys asked of the loader")                                                  \
@@ -69,6 +72,7 @@ struct proxy_options {
     char *metrics_bind;
     unsigned long long proto_max_bulk_len;
     unsigned long long query_buffer_limit;
+    struct obuf_limit obuf[OBUF_CLASSES]; /* client-output-buffer-limit */
     char *logfile;
     int loglevel;
     char *pidfile;
@@ -102,6 +106,7 @@ struct proxy {
     bool shutdown_asap;
     bool reload_asap;
     bool tearing_down; /* failed messages are not retried or read through */
+    size_t peak_memory; /* INFO used_memory_peak */
 };
 
 extern struct proxy proxy;
