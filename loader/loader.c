@@ -26,6 +26,10 @@
 #include <unistd.h>
 
 #define LOADER_CRON_HZ 10
+/* The loader's clients are proxies, machine peers that read everything:
+ * they get redis's limits for replicas rather than none, so that one that
+ * stops reading cannot grow the loader without bound. */
+#define LOADER_OBUF_DEFAULT "normal 256mb 64mb 60 slave 256mb 64mb 60 pubsub 32mb 8mb 60"
 #define LOADER_DEFAULT_ROUTE                                                                       \
     "koi: \"SELECT row_to_json(k)::text FROM koi k WHERE kepid = $1::bigint\" ttl 300"
 
@@ -84,6 +88,12 @@ const struct conf_option loader_options[] = {
                  "address of the metrics port"),
     CONF_INT_OPT("maxclients", &loader.opt.maxclients, "10000", 1, INT_MAX, 0, NULL,
                  "client connections beyond this are closed at once"),
+    CONF_INT_OPT("timeout", &loader.opt.timeout, "0", 0, INT_MAX, 0, NULL,
+                 "close clients that sent nothing for this many seconds and wait for no answer "
+                 "(0: never)"),
+    OBUF_LIMIT_OPT(loader.opt.obuf, LOADER_OBUF_DEFAULT, 0,
+                   "normal <hard> <soft> <soft-seconds>: close clients that do not read their "
+                   "replies (0: no limit)"),
     CONF_INT_OPT("tcp-backlog", &loader.opt.tcp_backlog, "511", 0, INT_MAX, 0, NULL,
                  "listen() backlog"),
     CONF_STR_OPT("logfile", &loader.opt.logfile, "", 0, NULL, "log file (empty: stderr)"),

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "common/conf.h"
+#include "common/obuf.h"
 #include "common/stats.h"
 #include "loader/breaker.h"
 #include "loader/flight.h"
@@ -27,6 +28,9 @@
 #define LOADER_METRICS(X)                                                                          \
     X(total_connections_received, COUNTER, "client connections accepted")                          \
     X(rejected_connections, COUNTER, "client connections refused by maxclients")                   \
+    X(client_output_buffer_limit_disconnections, COUNTER,                                          \
+      "clients closed for not reading their replies (client-output-buffer-limit)")                 \
+    X(idle_disconnections, COUNTER, "clients closed after timeout seconds without a byte")        \
     X(connected_clients, GAUGE, "client connections open")                                         \
     X(load_requests, COUNTER, "Load requests received")                                            \
     X(ping_requests, COUNTER, "Ping requests received")                                            \
@@ -73,6 +77,8 @@ struct loader_options {
     long long metrics_port;
     char *metrics_bind;
     long long maxclients;
+    long long timeout; /* idle seconds before a client is closed; 0: never */
+    struct obuf_limit obuf[OBUF_CLASSES]; /* client-output-buffer-limit */
     long long tcp_backlog;
     char *logfile;
     int loglevel;

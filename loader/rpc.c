@@ -9,11 +9,13 @@
 #include "loader/rpc.h"
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/defs.h"
 #include "common/frame.h"
 #include "common/listener.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/obuf.h"
 #include "loader/load.h"
 #include "loader/loader.h"
 #include "loader/loader.pb-c.h"
@@ -49,6 +51,8 @@ struct rpc_conn {
     struct rpc_req *reqs; /* Loads waiting for answers */
     struct rpc_conn *prev, *next;
     struct rpc_conn *pending_next, *close_next;
+    long long last_io_ms;      /* last byte read or written (timeout) */
+    long long obuf_soft_since; /* ms: over the soft output limit since; 0 if not */
     char addr[NET_ADDR_MAX];
 };
 
@@ -182,10 +186,32 @@ queue_write(struct rpc_conn *c)
     }
 }
 
+static void conn_close_async(struct rpc_conn *c);
+
+/* A client whose replies pile up past client-output-buffer-limit is not
+ * reading them: it is closed and its replies dropped, as redis does. */
+static void
+check_output_limit(struct rpc_conn *c)
+{
+    if (!obuf_reached(&loader.opt.obuf[OBUF_NORMAL], c->out.bytes, clock_now_ms(),
+                      &c->obuf_soft_since)) {
+        return;
+    }
+    log_warn("Client %s closed for overcoming of output buffer limits (%zu bytes of replies "
+             "unread)",
+             c->addr, c->out.bytes);
+    loader.stats[STAT_client_output_buffer_limit_disconnections]++;
+    bufq_clear(&c->out);
+    conn_close_async(c);
+}
+
 /* Appends one frame holding m to c's output. */
 static void
 send_msg(struct rpc_conn *c, uint32_t stream, uint8_t method, const ProtobufCMessage *m)
 {
+    if (c->flags & RPC_CLOSING) {
+        return; /* nobody will read it */
+    }
     size_t n = protobuf_c_message_get_packed_size(m);
     char *p = bufq_reserve(&c->out, FRAME_HEADER + n);
 
@@ -193,6 +219,7 @@ send_msg(struct rpc_conn *c, uint32_t stream, uint8_t method, const ProtobufCMes
     protobuf_c_message_pack(m, (uint8_t *)p + FRAME_HEADER);
     bufq_commit(&c->out, FRAME_HEADER + n);
     queue_write(c);
+    check_output_limit(c);
 }
 
 static void
@@ -342,6 +369,7 @@ conn_write(struct rpc_conn *c)
             return;
         }
         bufq_consume(&c->out, (size_t)w);
+        c->last_io_ms = clock_now_ms();
     }
     if (c->flags & RPC_WRITING) {
         c->flags &= ~RPC_WRITING;
@@ -382,6 +410,7 @@ on_connection(int fd, const char *peer)
     }
     struct rpc_conn *c = mem_calloc(1, sizeof(*c));
     c->fd = fd;
+    c->last_io_ms = clock_now_ms();
     snprintf(c->addr, sizeof(c->addr), "%s", peer);
     if (loader.opt.secret[0] == '\0') {
         c->flags |= RPC_AUTHED;
@@ -590,6 +619,7 @@ on_readable(struct ev_loop *loop, ev_io *w, int revents)
         return;
     }
     c->rbuf->wpos += (uint32_t)n;
+    c->last_io_ms = clock_now_ms();
     process_input(c);
     if (c->rbuf != NULL && buf_rsize(c->rbuf) == 0) {
         /* An idle connection holds no buffer. */
@@ -649,9 +679,29 @@ rpc_flush(void)
     }
 }
 
+/* timeout: redis's idle timeout -- time since the connection's last byte,
+ * so a client that trickles bytes is not idle -- sparing connections that
+ * wait for answers (redis spares blocked clients). */
+static void
+close_idle(long long now)
+{
+    if (loader.opt.timeout <= 0) {
+        return;
+    }
+    for (struct rpc_conn *c = rpc.conns; c != NULL; c = c->next) {
+        if (c->reqs == NULL && !(c->flags & RPC_CLOSING) &&
+            now - c->last_io_ms > loader.opt.timeout * 1000) {
+            log_verbose("Closing idle client %s", c->addr);
+            loader.stats[STAT_idle_disconnections]++;
+            conn_close_async(c);
+        }
+    }
+}
+
 void
 rpc_cron(void)
 {
+    close_idle(clock_now_ms());
     listener_resume(&rpc.listener);
 }
 

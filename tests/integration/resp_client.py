@@ -25,6 +25,12 @@ class RespClient:
     def close(self):
         self.sock.close()
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
     @staticmethod
     def pack(*args):
         out = [b"*%d\r\n" % len(args)]

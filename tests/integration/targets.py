@@ -53,8 +53,12 @@ class RespTarget:
     def info(self, section):
         """INFO through the target's control connection, which stays open
         (so that a target full of clients can still be asked)."""
-        if self.ctl is None:
-            self.ctl = self.client()
+        if self.ctl is not None:
+            try:
+                return servers.info(self.ctl, section)
+            except (ConnectionError, OSError):
+                self.ctl.close()  # closed by the server (timeout): open another
+        self.ctl = self.client()
         return servers.info(self.ctl, section)
 
     def connected_clients(self):
@@ -103,9 +107,9 @@ class LoaderTarget:
 
     kind = "loader"
 
-    def __init__(self, pg, directives=(), nofile=None, connected=4):
+    def __init__(self, pg, directives=(), nofile=None, connected=4, config=None):
         args = [str(w) for name, value in directives for w in ("--" + name, value)]
-        self.server = LoaderProcess(pg.conninfo(), *args, nofile=nofile)
+        self.server = LoaderProcess(pg.conninfo(), *args, config=config, nofile=nofile)
         if connected:
             self.server.wait_connected(connected)
 

@@ -7,7 +7,6 @@ redis-server 7 answers the same bytes, the answers must be the same.
 """
 
 import concurrent.futures
-import os
 import select
 import socket
 import struct
@@ -18,8 +17,7 @@ import time
 import pytest
 
 import servers
-from loader_client import (INVALID_ARGUMENT, METHOD_LOAD, METHOD_PING, NOT_FOUND, OK,
-                           decode_reply, encode_load, frame)
+from loader_client import INVALID_ARGUMENT, METHOD_PING, OK, decode_reply, frame
 from resp_client import RespClient
 from targets import RESP_KINDS, TargetSet, sees_eof
 
@@ -123,3 +121,104 @@ def test_never_reading_client_closed_after_soft_limit_seconds(targets, kind):
     assert c.call("PING") == ("+", b"PONG")
     assert t.stat("client_output_buffer_limit_disconnections") == 1
     c.close()
+
+
+@pytest.mark.parametrize("kind", ["loader"])
+def test_loader_client_that_never_reads_is_closed_memory_bounded(targets, kind):
+    t = targets.start(kind, [("client-output-buffer-limit", "normal 1mb 0 0")])
+    base_rss = servers.rss_bytes(t.pid)
+    slow = unread_socket(t.port)
+    # 200,000 Pings: some 8 MB of replies, never read.
+    pings = b"".join(frame(i, METHOD_PING, b"") for i in range(1, 200001))
+    sender = threading.Thread(target=lambda: sends_all(slow, pings))
+    sender.start()
+    dropped, peak = dropped_with_peak_rss(t, slow, 0)
+    sender.join()
+    slow.close()
+    assert dropped, "a loader client over its output limit is still connected"
+    assert peak - base_rss < 32 * MB, "RSS grew by %d MB" % ((peak - base_rss) // MB)
+    assert t.stat("client_output_buffer_limit_disconnections") == 1
+    with t.client() as c:
+        assert c.ping().status == OK
+        assert c.load("koi:zz").status == INVALID_ARGUMENT
+
+
+def sends_all(sock, data):
+    """sendall that stops quietly when the peer closes."""
+    try:
+        sock.sendall(data)
+    except OSError:
+        pass
+
+
+# ---- a client that sends a byte a second ----
+
+SLOW_KINDS = ["redis"] + RESP_KINDS + ["loader"]
+
+
+def read_one_reply(t, sock):
+    """The first reply on a raw connection: RESP's first line, or the
+    loader's first frame decoded."""
+    sock.settimeout(10)
+    got = b""
+    if t.kind == "loader":
+        while len(got) < 9 or len(got) < 9 + struct.unpack(">I", got[:4])[0]:
+            chunk = sock.recv(4096)
+            if not chunk:
+                return None
+            got += chunk
+        stream, method = struct.unpack(">IB", got[4:9])
+        return (stream, method, decode_reply(method, got[9:]).status)
+    while not got.endswith(b"\r\n"):
+        chunk = sock.recv(4096)
+        if not chunk:
+            return None
+        got += chunk
+    return got
+
+
+def slowloris(t, request):
+    """A request sent a byte a second for four seconds (twice the server's
+    timeout), then the rest of it; then one byte of another and silence.
+    Meanwhile another client is served.  Returns what was seen."""
+    s = socket.create_connection(("127.0.0.1", t.port), timeout=10)
+    served = []
+    with t.client() as other:
+        for i in range(4):
+            s.sendall(request[i:i + 1])
+            served.append(other.ping().status == OK if t.kind == "loader"
+                          else other.call("PING") == ("+", b"PONG"))
+            time.sleep(1.0)  # the slow client's pace
+        r, _, _ = select.select([s], [], [], 0)
+        still_open = not r
+        s.sendall(request[4:])
+        reply = read_one_reply(t, s)
+    s.sendall(request[:1])
+    start = time.monotonic()
+    closed = sees_eof(s, 10)
+    after = time.monotonic() - start
+    s.close()
+    with t.client() as other:  # the first one idled past the timeout too
+        served.append(other.ping().status == OK if t.kind == "loader"
+                      else other.call("PING") == ("+", b"PONG"))
+    return {"served": served, "open while trickling": still_open, "reply": reply,
+            "closed when silent": closed, "not before the timeout": after >= 1.9}
+
+
+def test_slowloris_on_redis_node_proxy_loader(targets):
+    """timeout 2 everywhere: timeout is redis's idle time since the last
+    byte, so a client trickling a byte a second is not closed while it
+    trickles -- its request is answered once whole -- and is closed once it
+    falls silent for longer; nobody else waits on it meanwhile."""
+    ts = [targets.start(k, [("timeout", 2)]) for k in SLOW_KINDS]
+    resp_ping = b"*1\r\n$4\r\nPING\r\n"
+    loader_ping = frame(7, METHOD_PING, b"")
+    with concurrent.futures.ThreadPoolExecutor(len(ts)) as pool:
+        seen = dict(zip(SLOW_KINDS, pool.map(
+            lambda t: slowloris(t, loader_ping if t.kind == "loader" else resp_ping), ts)))
+    expect = {"served": [True] * 5, "open while trickling": True, "reply": b"+PONG\r\n",
+              "closed when silent": True, "not before the timeout": True}
+    for kind in SLOW_KINDS:
+        want = dict(expect, reply=(7, METHOD_PING, OK)) if kind == "loader" else expect
+        assert seen[kind] == want, (kind, seen[kind])
+    assert ts[-1].stat("idle_disconnections") == 1
