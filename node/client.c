@@ -21,9 +21,104 @@
 #include <unistd.h>
 
 #define CLIENT_IOV_MAX 64
+/* Work one client gets per loop turn (memcached's reqs_per_event): a
+ * pipeline whose replies are big (GETs of large values) or many is run in
+ * slices, so other clients are served and the replies already made go out
+ * in between, instead of one client holding the loop while it builds
+ * hundreds of megabytes of replies. */
+#define CLIENT_TURN_REQUESTS 1000
+#define CLIENT_TURN_REPLY_BYTES (1024 * 1024)
 
 static void on_readable(struct ev_loop *loop, ev_io *w, int revents);
 static void on_writable(struct ev_loop *loop, ev_io *w, int revents);
+static void process_input(struct client *c);
+
+/* Clients whose turn ran out with input left: the check watcher runs their
+ * next turn after each poll, once the replies of this one were flushed
+ * (before sleeping) and other clients had their events; the idle watcher
+ * keeps the poll from blocking while the list is not empty.  A client on
+ * the list is not read from: what it sends meanwhile waits in the kernel,
+ * so its query buffer holds one read's worth, as redis's does. */
+static struct {
+    struct client *head;
+    ev_check run;
+    ev_idle nowait;
+} resume;
+
+static void
+on_resume(struct ev_loop *loop, ev_check *w, int revents)
+{
+    struct client *c = resume.head;
+
+    (void)w;
+    (void)revents;
+    resume.head = NULL;
+    while (c != NULL) {
+        struct client *next = c->resume_next;
+        c->conn.flags &= ~CLIENT_RESUME;
+        c->resume_next = NULL;
+        process_input(c);
+        if (!(c->conn.flags & (CLIENT_RESUME | CONN_CLOSE_AFTER_REPLY | CONN_CLOSE_ASAP))) {
+            ev_io_start(loop, &c->conn.rd);
+        }
+        c = next;
+    }
+    if (resume.head == NULL) {
+        ev_idle_stop(loop, &resume.nowait);
+    }
+}
+
+static void
+on_nowait(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents;
+}
+
+static void
+schedule_resume(struct client *c)
+{
+    if (c->conn.flags & CLIENT_RESUME) {
+        return;
+    }
+    c->conn.flags |= CLIENT_RESUME;
+    c->resume_next = resume.head;
+    resume.head = c;
+    ev_io_stop(server.loop, &c->conn.rd);
+    ev_idle_start(server.loop, &resume.nowait);
+}
+
+static void
+cancel_resume(struct client *c)
+{
+    if (!(c->conn.flags & CLIENT_RESUME)) {
+        return;
+    }
+    for (struct client **p = &resume.head; *p != NULL; p = &(*p)->resume_next) {
+        if (*p == c) {
+            *p = c->resume_next;
+            break;
+        }
+    }
+    c->conn.flags &= ~CLIENT_RESUME;
+}
+
+void
+client_setup(struct ev_loop *loop)
+{
+    ev_check_init(&resume.run, on_resume);
+    ev_check_start(loop, &resume.run);
+    ev_idle_init(&resume.nowait, on_nowait);
+}
+
+void
+client_teardown(struct ev_loop *loop)
+{
+    ev_check_stop(loop, &resume.run);
+    ev_idle_stop(loop, &resume.nowait);
+    resume.head = NULL;
+}
 
 struct client *
 client_create(int fd, const char *peer)
@@ -39,6 +134,7 @@ client_create(int fd, const char *peer)
 void
 client_free(struct client *c)
 {
+    cancel_resume(c);
     multi_client_free(c);
     bufq_clear(&c->reply);
     conn_deinit(&server.conns, &c->conn);
@@ -116,12 +212,29 @@ client_check_output_limits(struct client *c)
     return true;
 }
 
-/* Runs every whole request in qbuf. */
+/* Whether c has had its share of this loop turn: then the rest of its
+ * input waits for its next one. */
+static bool
+turn_used(struct client *c, int requests, size_t reply_before)
+{
+    if (requests < CLIENT_TURN_REQUESTS &&
+        c->reply.bytes < reply_before + CLIENT_TURN_REPLY_BYTES) {
+        return false;
+    }
+    schedule_resume(c);
+    return true;
+}
+
+/* Runs the whole requests in qbuf, up to a turn's share. */
 static void
 process_input(struct client *c)
 {
+    size_t reply_before = c->reply.bytes;
+    int requests = 0;
+
     while (c->conn.rbuf != NULL && buf_rsize(c->conn.rbuf) > 0 &&
-           !(c->conn.flags & (CONN_CLOSE_AFTER_REPLY | CONN_CLOSE_ASAP))) {
+           !(c->conn.flags & (CONN_CLOSE_AFTER_REPLY | CONN_CLOSE_ASAP)) &&
+           !turn_used(c, requests, reply_before)) {
         char *base = buf_rptr(c->conn.rbuf);
         /* CONFIG SET proto-max-bulk-len applies to connections already open. */
         c->conn.req.max_bulk_len = server.opt.proto_max_bulk_len;
@@ -142,6 +255,7 @@ process_input(struct client *c)
             cmd_dispatch(c);
             c->cmd = NULL;
             client_check_output_limits(c);
+            requests++;
         }
         conn_consume_request(&c->conn);
     }

@@ -28,6 +28,7 @@
 #define CLIENT_MULTI (CONN_OWNER_FLAGS << 0)      /* inside MULTI */
 #define CLIENT_DIRTY_EXEC (CONN_OWNER_FLAGS << 1) /* a queued command was refused: EXECABORT */
 #define CLIENT_DIRTY_CAS (CONN_OWNER_FLAGS << 2)  /* a WATCHed key changed: EXEC returns nil */
+#define CLIENT_RESUME (CONN_OWNER_FLAGS << 3)     /* input left for its next turn */
 
 struct cmd;
 struct multi_state;
@@ -39,6 +40,7 @@ struct client {
     struct cmd *lastcmd; /* for CLIENT LIST cmd= */
     long long obuf_soft_since;  /* ms: over the soft output limit since; 0 if not */
     struct multi_state *mstate; /* MULTI queue and WATCHed keys; NULL if none */
+    struct client *resume_next; /* on the list of clients with input left */
 };
 
 static inline struct client *
@@ -47,6 +49,10 @@ client_of(struct conn *c)
     return container_of(c, struct client, conn);
 }
 
+/* The watchers that give clients with input left over their next turn
+ * (see process_input in client.c). */
+void client_setup(struct ev_loop *loop);
+void client_teardown(struct ev_loop *loop);
 /* Creates a client for an accepted fd and starts reading. */
 struct client *client_create(int fd, const char *peer);
 /* Frees c: stops its watchers, closes fd, returns its buffers.  Only from

@@ -401,6 +401,7 @@ server_setup(void)
     evict_setup();
     multi_setup();
     cmd_setup();
+    client_setup(server.loop);
     char err[256];
     if (listener_open(&server.listener, server.loop, server.opt.bind, (int)server.opt.port,
                       (int)server.opt.tcp_backlog, on_connection, err, sizeof(err)) != SC_OK) {
@@ -449,6 +450,7 @@ server_teardown(void)
         client_free(client_of(server.conns.all));
     }
     server.conns.pending_write = server.conns.to_close = NULL;
+    client_teardown(server.loop);
     listener_close(&server.listener);
     http_close(&server.metrics);
     ev_timer_stop(server.loop, &server.cron);

@@ -17,7 +17,8 @@ import time
 import pytest
 
 import servers
-from loader_client import INVALID_ARGUMENT, METHOD_PING, OK, decode_reply, frame
+from loader_client import (INVALID_ARGUMENT, METHOD_LOAD, METHOD_PING, NOT_FOUND, OK,
+                           decode_reply, encode_load, frame)
 from resp_client import RespClient
 from targets import RESP_KINDS, TargetSet, sees_eof
 
@@ -222,3 +223,116 @@ def test_slowloris_on_redis_node_proxy_loader(targets):
         want = dict(expect, reply=(7, METHOD_PING, OK)) if kind == "loader" else expect
         assert seen[kind] == want, (kind, seen[kind])
     assert ts[-1].stat("idle_disconnections") == 1
+
+
+# ---- pipelines of 100,000 commands ----
+
+PIPELINE = 100000
+
+
+def pipeline_commands(n):
+    """n commands and the replies they must get, in order: SET, GET of it,
+    INCR of a counter, MGET of the key and a missing one (split across
+    shards when partitioned)."""
+    cmds, want = [], []
+    for i in range(n):
+        k = i % 4
+        base = i - k
+        if k == 0:
+            cmds.append(("SET", "p:%d" % i, "v:%d" % i))
+            want.append(("+", b"OK"))
+        elif k == 1:
+            cmds.append(("GET", "p:%d" % base))
+            want.append(("$", b"v:%d" % base))
+        elif k == 2:
+            cmds.append(("INCR", "counter"))
+            want.append((":", i // 4 + 1))
+        else:
+            cmds.append(("MGET", "p:%d" % base, "missing:%d" % i))
+            want.append(("*", [("$", b"v:%d" % base), ("$", None)]))
+    return cmds, want
+
+
+@pytest.mark.parametrize("kind", ["redis"] + RESP_KINDS)
+def test_pipeline_of_100000_commands_answered_in_order(targets, kind):
+    """The replies redis-server gives (the reference run), in order; a
+    client beside the pipeline is served meanwhile."""
+    t = targets.start(kind)
+    cmds, want = pipeline_commands(PIPELINE)
+    data = b"".join(RespClient.pack(*c) for c in cmds)
+    c = t.client(timeout=60)
+    # Written from another thread while this one reads, as a client that
+    # pipelines does: neither side waits for the other to finish.
+    writer = threading.Thread(target=lambda: c.sock.sendall(data))
+    writer.start()
+    got = [c.read_reply() for _ in range(PIPELINE // 2)]
+    with t.client(timeout=60) as other:
+        assert other.call("GET", "p:0") == ("$", b"v:0")
+    got += [c.read_reply() for _ in range(PIPELINE - PIPELINE // 2)]
+    writer.join()
+    bad = [(i, cmds[i], got[i], want[i]) for i in range(PIPELINE) if got[i] != want[i]]
+    assert not bad, "%d of %d replies wrong, first: %r" % (len(bad), PIPELINE, bad[:3])
+    assert c.call("DBSIZE") == (":", PIPELINE // 4 + 1)
+    assert c.call("PING") == ("+", b"PONG")
+    c.close()
+
+
+def turns_pipeline(watch):
+    """3,000 commands whose MULTI/EXEC blocks, WATCHes (the proxy refuses
+    WATCH: a PING instead) and 100 KB replies straddle wherever a server
+    cuts a client's pipeline into turns (the node: 1,000 requests or 1 MB
+    of replies), with keys written in one turn and read in a later one."""
+    value = b"m" * 100000
+    cmds = [("SET", "big", value), ("SET", "w", "0")]
+    for i in range(250):
+        cmds += [("MULTI",), ("INCR", "n"), ("GET", "big"), ("SET", "k%d" % i, i),
+                 ("EXEC",), ("GET", "k%d" % max(i - 100, 0)),
+                 ("WATCH", "w") if watch else ("PING",),
+                 ("SET", "w", i) if i % 3 == 0 else ("PING",), ("MULTI",), ("GET", "w"),
+                 ("EXEC",), ("INCR", "n")]
+    return cmds
+
+
+@pytest.mark.parametrize("kind", ["node", "proxy-central"])
+def test_pipeline_split_into_turns_answered_as_redis_others_served(targets, kind):
+    """A pipeline of transactions and big replies gets redis-server's
+    replies, in order, each EXEC whole; a client that asks meanwhile --
+    while the pipeline's replies wait unread -- is answered as usual."""
+    cmds = turns_pipeline(watch=kind == "node")
+    data = b"".join(RespClient.pack(*c) for c in cmds)
+    seen = {}
+    for name, t in (("redis", targets.start("redis")), (kind, targets.start(kind))):
+        c = t.client(timeout=60)
+        c.send_raw(data)  # replies are not read yet
+        with t.client(timeout=60) as other:
+            servers.wait_until(lambda: other.call("GET", "k0") == ("$", b"0"), timeout=60,
+                               what="the pipeline under way")
+            assert other.call("PING") == ("+", b"PONG")
+        seen[name] = [c.read_reply() for _ in cmds]
+        assert c.call("GET", "n") == ("$", b"500")
+        c.close()
+    diffs = [(i, cmds[i][:2], a, b) for i, (a, b) in enumerate(zip(seen["redis"], seen[kind]))
+             if a != b]
+    assert not diffs, "%d replies differ from redis's, first: %r" % (len(diffs), diffs[:3])
+    if kind == "node":  # the first WATCHed key was written: that EXEC is nil
+        assert seen[kind][8:13] == [("+", b"OK"), ("+", b"OK"), ("+", b"OK"),
+                                    ("+", b"QUEUED"), ("*", None)]
+
+
+def test_loader_pipeline_of_100000_requests_all_answered(targets):
+    t = targets.start("loader")
+    n = PIPELINE
+    data = b"".join(frame(i, METHOD_PING if i % 2 else METHOD_LOAD,
+                          b"" if i % 2 else encode_load("koi:%d" % (i % 50)))
+                    for i in range(1, n + 1))
+    with t.client(timeout=60) as c:
+        writer = threading.Thread(target=lambda: c.sock.sendall(data))
+        writer.start()
+        seen = {}
+        for _ in range(n):
+            stream, method, reply = c.recv_reply()
+            seen[stream] = (method, reply.status)
+        writer.join()
+    assert sorted(seen) == list(range(1, n + 1))
+    assert all(m == (METHOD_PING if s % 2 else METHOD_LOAD) for s, (m, _) in seen.items())
+    assert {st for _, st in seen.values()} <= {OK, NOT_FOUND}
