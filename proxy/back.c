@@ -399,6 +399,7 @@ on_readable(struct ev_loop *loop, ev_io *w, int revents)
         return;
     }
     b->rbuf->wpos += (uint32_t)n;
+    b->last_read_us = proxy_now_us();
     proxy.stats[STAT_node_bytes_in] += (uint64_t)n;
     after_read(b);
 }
@@ -406,7 +407,11 @@ on_readable(struct ev_loop *loop, ev_io *w, int revents)
 void
 back_check_timeout(struct back *b, long long now_us, long long timeout_ms)
 {
-    if (b->qhead != NULL && now_us - (long long)b->qhead->queued_us > timeout_ms * 1000) {
+    if (b->qhead == NULL) {
+        return;
+    }
+    long long silent_since = MAX((long long)b->qhead->queued_us, b->last_read_us);
+    if (now_us - silent_since > timeout_ms * 1000) {
         char why[64];
         snprintf(why, sizeof(why), "no reply within %lld ms", timeout_ms);
         back_fail(b, why);

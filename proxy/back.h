@@ -8,8 +8,8 @@
  * point into clients' buffers (writev), replies are cut from the
  * connection's read buffer as segments; nothing is copied.
  *
- * Failure is explicit: a connection that breaks, answers garbage, or leaves
- * its oldest request unanswered past node-timeout is closed, its member is
+ * Failure is explicit: a connection that breaks, answers garbage, or says
+ * nothing for node-timeout while a request waits is closed, its member is
  * marked down, and every queued message fails with an error naming the node
  * (msg_fail); reconnecting waits for the health checks (health.h).
  */
@@ -38,6 +38,7 @@ struct back {
     uint32_t nq;
     struct buf *rbuf;
     struct resp_reply rr;
+    long long last_read_us;    /* when the node last sent bytes (node-timeout) */
     bool writing;              /* EV_WRITE armed */
     bool in_flush;
     struct back *flush_next;
@@ -54,7 +55,10 @@ void back_send_first(struct back *b, struct msg *m);
 void back_flush_all(void);
 /* Closes b and fails its queue with "<why>"; marks the member down. */
 void back_fail(struct back *b, const char *why);
-/* Fails b if its oldest request has waited longer than timeout_ms. */
+/* Fails b if it has sent nothing for timeout_ms while its oldest request
+ * waited: a node that streams replies is alive, however long the queue
+ * ahead of a request is (a client's big pipeline must not get it marked
+ * down). */
 void back_check_timeout(struct back *b, long long now_us, long long timeout_ms);
 /* Processes len bytes as if the node had just sent them (after read(2));
  * the fuzz harness answers requests through it. */

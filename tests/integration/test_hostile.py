@@ -336,3 +336,28 @@ def test_loader_pipeline_of_100000_requests_all_answered(targets):
     assert sorted(seen) == list(range(1, n + 1))
     assert all(m == (METHOD_PING if s % 2 else METHOD_LOAD) for s, (m, _) in seen.items())
     assert {st for _, st in seen.values()} <= {OK, NOT_FOUND}
+
+
+@pytest.mark.parametrize("kind", ["proxy-central", "proxy-replicated"])
+def test_node_streaming_a_big_pipeline_is_not_marked_down(targets, kind):
+    """node-timeout is the node's silence, not the queue ahead of a request:
+    one client's pipeline of 500 MB of replies keeps the node connection
+    busy far longer than a node-timeout of 250 ms, and another client's
+    request behind it is answered, not failed with the node marked down."""
+    t = targets.start(kind, [("node-timeout", 250)])
+    value = b"w" * 100000
+    c = t.client(timeout=60)
+    assert c.call("SET", "big", value) == ("+", b"OK")
+    got = []
+    reader = threading.Thread(target=lambda: got.extend(c.read_reply() for _ in range(5000)))
+    reader.start()
+    c.send_raw(RespClient.pack("GET", "big") * 5000)
+    servers.wait_until(lambda: int(t.info("clients")["messages_in_flight"]) > 1000,
+                       what="the pipeline at the node")
+    with t.client(timeout=60) as other:
+        assert other.call("GET", "big") == ("$", value)
+    reader.join()
+    assert got == [("$", value)] * 5000
+    nodes = t.info("nodes")
+    assert not any("status=down" in v or "failures=0" not in v
+                   for k, v in nodes.items() if k.startswith("node")), nodes
