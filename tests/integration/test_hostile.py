@@ -361,3 +361,136 @@ def test_node_streaming_a_big_pipeline_is_not_marked_down(targets, kind):
     nodes = t.info("nodes")
     assert not any("status=down" in v or "failures=0" not in v
                    for k, v in nodes.items() if k.startswith("node")), nodes
+
+
+# ---- bulk lengths of half a gigabyte and more ----
+
+BULK_CASES = [
+    ("above_proto_max", b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$536870913\r\n"),
+    ("512mb_header_alone_waits", b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$536870912\r\n"),
+    ("512mb_header_then_some_bytes_waits",
+     b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$536870912\r\n" + b"x" * 100000),
+    ("huge", b"*1\r\n$99999999999999999999\r\n"),
+    ("negative", b"*2\r\n$3\r\nGET\r\n$-5\r\n"),
+    ("count_int_max_waits", b"*2147483647\r\n"),
+    ("count_over_int_max", b"*2147483648\r\n"),
+    ("count_huge_then_bulk_waits", b"*1048576\r\n$3\r\nGET\r\n"),
+]
+
+
+@pytest.mark.parametrize("kind", RESP_KINDS)
+def test_bulk_lengths_answered_like_redis_nothing_allocated(targets, kind):
+    ref = targets.start("redis")
+    t = targets.start(kind)
+    payloads = [p for _, p in BULK_CASES]
+    want = servers.exchange_raw(ref.port, payloads)
+    got = servers.exchange_raw(t.port, payloads)
+    diffs = ["%s: redis %r, %s %r" % (name, a, kind, b)
+             for (name, _), a, b in zip(BULK_CASES, want, got) if a != b]
+    assert not diffs, "\n".join(diffs)
+    assert want[0] == (b"-ERR Protocol error: invalid bulk length\r\n", True)
+    assert want[1] == (b"", False)
+    # Announcing 512 MB (and sending 100 KB of it) costs no 512 MB buffer,
+    # and blocks nobody.
+    base_used, base_rss = t.used_memory(), servers.rss_bytes(t.pid)
+    c = t.client()
+    announcers = [socket.create_connection(("127.0.0.1", t.port)) for _ in range(4)]
+    for a in announcers:
+        a.sendall(BULK_CASES[2][1])
+    assert c.call("SET", "x", "1") == ("+", b"OK")
+    assert c.call("GET", "x") == ("$", b"1")
+    servers.wait_until(lambda: t.connected_clients() == 5, what="the announcers connected")
+    assert t.used_memory() - base_used < 16 * MB
+    assert servers.rss_bytes(t.pid) - base_rss < 64 * MB
+    for a in announcers:
+        r, _, _ = select.select([a], [], [], 0)
+        assert not r, "an announcer got an answer or was closed"
+        a.close()
+    c.close()
+
+
+def test_loader_frames_announcing_huge_lengths(targets):
+    """A frame announcing the most the loader takes (16 MB) waits for its
+    bytes without a 16 MB buffer; one announcing more (up to 4 GB) is
+    refused by closing the connection, as the protocol says."""
+    t = targets.start("loader")
+    base_rss = servers.rss_bytes(t.pid)
+    waiting = [socket.create_connection(("127.0.0.1", t.port)) for _ in range(4)]
+    for w in waiting:
+        w.sendall(struct.pack(">IIB", 16 * MB, 1, METHOD_LOAD) + b"\x0a" * 1000)
+    refused = []
+    for length in (16 * MB + 1, 512 * MB, 0xFFFFFFFF):
+        s = socket.create_connection(("127.0.0.1", t.port))
+        s.sendall(struct.pack(">IIB", length, 1, METHOD_LOAD))
+        refused.append(sees_eof(s))
+        s.close()
+    assert refused == [True, True, True]
+    with t.client() as c:
+        assert c.ping().status == OK
+    assert servers.rss_bytes(t.pid) - base_rss < 8 * MB
+    for w in waiting:
+        r, _, _ = select.select([w], [], [], 0)
+        assert not r, "a frame still arriving was answered or closed"
+        w.close()
+
+
+# ---- keys and values with every byte value ----
+
+ALL_BYTES = bytes(range(256))
+
+
+def binary_commands():
+    keys = [bytes([b]) for b in range(256)] + [ALL_BYTES, b"\r\n", b"", b"{\x00}\xff",
+                                                 b"*1\r\n$4\r\nPING\r\n"]
+    values = [ALL_BYTES[i % 256:] + ALL_BYTES[:i % 256] for i in range(len(keys))]
+    values[-2] = ALL_BYTES * 64  # 16 KB
+    return keys, values
+
+
+@pytest.mark.parametrize("kind", ["redis"] + RESP_KINDS)
+def test_binary_keys_and_values_every_byte(targets, kind):
+    t = targets.start(kind)
+    keys, values = binary_commands()
+    c = t.client()
+    assert servers.pipeline(c, [("SET", k, v) for k, v in zip(keys, values)]) == (
+        [("+", b"OK")] * len(keys))
+    assert servers.pipeline(c, [("GET", k) for k in keys]) == [("$", v) for v in values]
+    assert c.call("MGET", *keys) == ("*", [("$", v) for v in values])
+    assert c.call("EXISTS", *keys) == (":", len(keys))
+    assert c.call("APPEND", b"\x00", b"\xff\x00") == (":", 258)
+    assert c.call("STRLEN", b"\x00") == (":", 258)
+    assert c.call("DBSIZE") == (":", len(keys))
+    assert c.call("DEL", *keys[:128]) == (":", 128)
+    assert c.call("MGET", *keys[:130]) == ("*", [("$", None)] * 128 + [
+        ("$", values[128]), ("$", values[129])])
+    if t.topo is not None and t.topo.mode == "partitioned":
+        # Spread over the shards as redis cluster would put them.
+        per_node = [RespClient("127.0.0.1", n.port).call("DBSIZE")[1] for n in t.topo.nodes]
+        assert all(n > 0 for n in per_node) and sum(per_node) == len(keys) - 128
+    c.close()
+
+
+def test_loader_keys_with_every_byte_value(targets, tmp_path):
+    """Every byte value after a route's prefix: a bigint route takes only
+    digits, a text route any valid UTF-8 but NUL; the rest is
+    INVALID_ARGUMENT -- a client error, which neither hangs the connection
+    nor counts against the database (the breaker stays closed)."""
+    conf = tmp_path / "loader.conf"
+    conf.write_text('route koi: "SELECT row_to_json(k)::text FROM koi k WHERE kepid = '
+                    '$1::bigint" ttl 300\n'
+                    'route name: "SELECT row_to_json(k)::text FROM koi k WHERE kepoi_name = $1" '
+                    'ttl 60\n')
+    t = targets.start("loader", [], config=str(conf))
+    with t.client() as c:
+        for b in range(256):
+            key = bytes([b])
+            koi = c.load(b"koi:" + key).status
+            assert koi == (NOT_FOUND if key.isdigit() else INVALID_ARGUMENT), (b, koi)
+            name = c.load(b"name:" + key).status
+            valid_text = b != 0 and b < 0x80
+            assert name == (NOT_FOUND if valid_text else INVALID_ARGUMENT), (b, name)
+        assert c.load(b"name:" + ALL_BYTES).status == INVALID_ARGUMENT
+        assert c.load(b"name:" + ALL_BYTES[1:128]).status == NOT_FOUND
+        assert c.load("name:K00752.01").status in (OK, NOT_FOUND)
+        p = c.ping()
+        assert p.status == OK and p.breaker_open is False
