@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -411,7 +412,11 @@ back_check_timeout(struct back *b, long long now_us, long long timeout_ms)
         return;
     }
     long long silent_since = MAX((long long)b->qhead->queued_us, b->last_read_us);
-    if (now_us - silent_since > timeout_ms * 1000) {
+    int unread = 0;
+    /* Bytes waiting in the socket mean the node spoke and the proxy was
+     * late to read (its loop held up, or the machine busy): not silence. */
+    if (now_us - silent_since > timeout_ms * 1000 &&
+        (ioctl(b->fd, FIONREAD, &unread) != 0 || unread == 0)) {
         char why[64];
         snprintf(why, sizeof(why), "no reply within %lld ms", timeout_ms);
         back_fail(b, why);
