@@ -79,6 +79,22 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     terminalreporter.write_line("integration: %d passed, %d failed" % (passed, failed))
 
 
+@pytest.fixture
+def targets(request):
+    """A targets.TargetSet: node, proxy, redis-server or loader targets the
+    test starts (a test whose name says loader gets pg_koi's database);
+    stopped after it, their logs printed if it failed."""
+    from targets import TargetSet
+    pg = request.getfixturevalue("pg_koi") if "loader" in request.node.name else None
+    ts = TargetSet(pg)
+    yield ts
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:
+        sys.stderr.write(ts.logs())
+    problems = ts.stop_all()
+    assert not problems, "\n".join(problems)
+
+
 @pytest.fixture(scope="session")
 def pg_koi():
     """A throwaway PostgreSQL cluster holding 1,000 generated koi rows, for

@@ -20,7 +20,19 @@ PROXY_MODES = ["central", "partitioned", "replicated"]
 RESP_KINDS = ["node"] + ["proxy-" + m for m in PROXY_MODES]
 
 
-class RespTarget:
+class Target:
+    """What every target has: the process clients talk to (self.server)."""
+
+    @property
+    def port(self):
+        return self.server.port
+
+    @property
+    def pid(self):
+        return self.server.pid
+
+
+class RespTarget(Target):
     """slotcache-node, redis-server, or slotcache-proxy over slotcache nodes."""
 
     def __init__(self, kind, directives=(), nofile=None):
@@ -38,14 +50,6 @@ class RespTarget:
             self.topo = Topology(mode, 1 if mode == "central" else 3, extra=lines,
                                  proxy_nofile=nofile)
             self.server = self.topo.proxy
-
-    @property
-    def port(self):
-        return self.server.port
-
-    @property
-    def pid(self):
-        return self.server.pid
 
     def client(self, timeout=10.0):
         return RespClient("127.0.0.1", self.port, timeout=timeout)
@@ -102,7 +106,7 @@ class RespTarget:
         return problems
 
 
-class LoaderTarget:
+class LoaderTarget(Target):
     """slotcache-loader over a PostgreSQL cluster (loader_client.PgCluster)."""
 
     kind = "loader"
@@ -112,14 +116,6 @@ class LoaderTarget:
         self.server = LoaderProcess(pg.conninfo(), *args, config=config, nofile=nofile)
         if connected:
             self.server.wait_connected(connected)
-
-    @property
-    def port(self):
-        return self.server.port
-
-    @property
-    def pid(self):
-        return self.server.pid
 
     def client(self, timeout=10.0):
         return self.server.client(timeout=timeout)

@@ -15,31 +15,18 @@ slotcache-proxy (each mode, slotcache nodes behind it) and slotcache-loader:
 import itertools
 import os
 import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
 import servers
-from targets import RESP_KINDS, TargetSet, refused, wait_connected
+from targets import RESP_KINDS, refused, wait_connected
 
 ALL_KINDS = RESP_KINDS + ["loader"]
 LOW = (64, 64)
 IDLE = 2000 if servers.ASAN else 10000
 MAXCLIENTS_REPLY = b"-ERR max number of clients reached\r\n"
-
-
-@pytest.fixture
-def targets(request):
-    pg = request.getfixturevalue("pg_koi") if "loader" in request.node.name else None
-    ts = TargetSet(pg)
-    yield ts
-    rep = getattr(request.node, "rep_call", None)
-    if rep is not None and rep.failed:
-        sys.stderr.write(ts.logs())
-    problems = ts.stop_all()
-    assert not problems, "\n".join(problems)
 
 
 def reserve_of(t):

@@ -17,6 +17,7 @@ import pytest
 
 import servers
 from resp_client import RespClient
+from targets import sees_eof
 
 KINDS = ["redis", "node"]
 
@@ -168,18 +169,6 @@ def slow_reader(port, value_key, n_gets):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     s.sendall(b"".join(RespClient.pack("GET", value_key) for _ in range(n_gets)))
     return s
-
-
-def sees_eof(sock, timeout=5.0):
-    sock.settimeout(timeout)
-    try:
-        while True:
-            if not sock.recv(1 << 20):
-                return True
-    except socket.timeout:
-        return False
-    except OSError:
-        return True
 
 
 @pytest.mark.parametrize("kind", KINDS)
