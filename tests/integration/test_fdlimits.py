@@ -242,6 +242,7 @@ def test_descriptors_run_out_new_clients_refused_others_kept(targets, kind):
         c.close()
     wait_connected(t, 8)
     scrape = {}
+    th = None
     old = exhaust_descriptors(t, socks)
     try:
         assert refused(t.port, 3) == [expected_refusal(t)] * 3
@@ -265,7 +266,8 @@ def test_descriptors_run_out_new_clients_refused_others_kept(targets, kind):
         socks += fill(t, 1)
     finally:
         servers.set_nofile_soft(t.pid, old)
-        th.join(timeout=30)
+        if th is not None:
+            th.join(timeout=30)
     assert t.stat("rejected_connections") == 3
     wait_connected(t, n + 1)
     for s in socks:
