@@ -197,7 +197,7 @@ def test_up_check_info_down(ups, topology, nodes):
     assert "mode %s" % topology in i.stdout and "loader connected" in i.stdout
     for n in range(nodes):
         node = rows["127.0.0.1:%d" % (u.port + 1 + n)]
-        assert node[3] == "up" and node[6] == "256.00M" and node[7] == "allkeys-lru"
+        assert node[3] == "up" and node[6] == "256.00M" and node[7] == "allkeys-wtinylfu"
 
     # Every process's /metrics is valid exposition text, and the proxy's
     # per-node families name each node once.
