@@ -19,6 +19,8 @@ PACKAGES=(
     nodejs npm
     # charts, compose-file validation
     gnuplot-nox docker-compose
+    # make test-valgrind
+    valgrind
 )
 
 # A package counts as present when installed or provided by an installed
