@@ -18,7 +18,7 @@ CFLAGS  := -std=c11 -D_GNU_SOURCE -g -MMD -MP -I. -Wall -Wextra -Werror -Wshadow
            -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wwrite-strings \
            -Wno-missing-field-initializers
 LDFLAGS :=
-LDLIBS  := -lev -lm
+LDLIBS  := -lev -lssl -lcrypto -lm
 
 # Sanitizers want libc malloc (redis: SANITIZER => MALLOC=libc).
 ifeq ($(V),asan)
@@ -219,7 +219,7 @@ $(FUZZ_DIR)/obj/loader.pb-c.o: | fuzz-gen
 
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJ)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJ) -lpq -lprotobuf-c -lev -lm
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJ) -lpq -lprotobuf-c -lev -lssl -lcrypto -lm
 
 # The objects are named here, not only through the pattern rule, so that make
 # treats them as real targets: kept, and rebuilt when a header they include

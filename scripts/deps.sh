@@ -8,7 +8,7 @@ set -euo pipefail
 PACKAGES=(
     # build
     gcc make pkg-config clang libclang-rt-14-dev
-    libev-dev libjemalloc-dev libhiredis-dev libpq-dev
+    libev-dev libjemalloc-dev libhiredis-dev libpq-dev libssl-dev
     libprotobuf-c-dev protobuf-c-compiler libxxhash-dev
     # database, for the loader, tests and `make up`
     postgresql postgresql-contrib
@@ -17,6 +17,8 @@ PACKAGES=(
     python3-redis python3-pytest python3-psycopg2 python3-yaml
     # the Node.js clients of the compatibility matrix (make compat-npm)
     nodejs npm
+    # the test suite's throwaway CA and certificates
+    openssl
     # charts, compose-file validation
     gnuplot-nox docker-compose
     # make test-valgrind
