@@ -3,18 +3,34 @@
  */
 #include "common/conn.h"
 
+#include "common/log.h"
 #include "common/mem.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+/* The end of a TLS client's handshake: a failed one is closed (a client's
+ * mistake: logged at verbose, as redis does). */
+static void
+on_tls_ready(void *arg, bool ok, const char *err)
+{
+    struct conn *c = arg;
+
+    if (!ok) {
+        log_verbose("Error accepting a client connection: %s (addr=%s laddr=%s)", err, c->addr,
+                    c->laddr);
+        conn_close_async(c->set, c);
+    }
+}
+
 void
-conn_init(struct conn_set *s, struct conn *c, int fd, const char *peer, bool authed,
-          uint64_t max_bulk_len, long long keepalive, long long now_ms,
+conn_init(struct conn_set *s, struct conn *c, int fd, struct tls *tls, const char *peer,
+          bool authed, uint64_t max_bulk_len, long long keepalive, long long now_ms,
           void (*rd_cb)(struct ev_loop *, ev_io *, int), void (*wr_cb)(struct ev_loop *, ev_io *, int))
 {
     c->fd = fd;
+    c->set = s;
     c->id = ++s->next_id;
     c->resp = 2;
     c->ctime_ms = c->last_io_ms = now_ms;
@@ -30,7 +46,13 @@ conn_init(struct conn_set *s, struct conn *c, int fd, const char *peer, bool aut
     }
     ev_io_init(&c->rd, rd_cb, fd, EV_READ);
     ev_io_init(&c->wr, wr_cb, fd, EV_WRITE);
-    ev_io_start(s->loop, &c->rd);
+    if (tls != NULL) {
+        c->tls = tls;
+        tls_attach(tls, s->loop, &c->rd, &c->wr, on_tls_ready, c);
+        tls_want_read(tls, true);
+    } else {
+        ev_io_start(s->loop, &c->rd);
+    }
     c->next = s->all;
     if (s->all != NULL) {
         s->all->prev = c;
@@ -42,6 +64,7 @@ conn_init(struct conn_set *s, struct conn *c, int fd, const char *peer, bool aut
 void
 conn_deinit(struct conn_set *s, struct conn *c)
 {
+    tls_destroy(&c->tls);
     ev_io_stop(s->loop, &c->rd);
     ev_io_stop(s->loop, &c->wr);
     close(c->fd);
@@ -67,8 +90,12 @@ conn_close_async(struct conn_set *s, struct conn *c)
         return;
     }
     c->flags |= CONN_CLOSE_ASAP;
-    ev_io_stop(s->loop, &c->rd);
-    ev_io_stop(s->loop, &c->wr);
+    if (c->tls != NULL) {
+        tls_stop(c->tls);
+    } else {
+        ev_io_stop(s->loop, &c->rd);
+        ev_io_stop(s->loop, &c->wr);
+    }
     c->close_next = s->to_close;
     s->to_close = c;
 }
@@ -86,12 +113,26 @@ conn_queue_write(struct conn_set *s, struct conn *c)
 void
 conn_want_write(struct conn_set *s, struct conn *c, bool want)
 {
-    if (want && !(c->flags & CONN_WRITING)) {
-        c->flags |= CONN_WRITING;
+    if (want == !!(c->flags & CONN_WRITING)) {
+        return;
+    }
+    c->flags ^= CONN_WRITING;
+    if (c->tls != NULL) {
+        tls_want_write(c->tls, want);
+    } else if (want) {
         ev_io_start(s->loop, &c->wr);
-    } else if (!want && (c->flags & CONN_WRITING)) {
-        c->flags &= ~CONN_WRITING;
+    } else {
         ev_io_stop(s->loop, &c->wr);
+    }
+}
+
+void
+conn_stop_reading(struct conn_set *s, struct conn *c)
+{
+    if (c->tls != NULL) {
+        tls_want_read(c->tls, false);
+    } else {
+        ev_io_stop(s->loop, &c->rd);
     }
 }
 

@@ -8,6 +8,12 @@
  * A connection is never freed inside a callback that may still use it:
  * conn_close_async() puts it on the to_close list, and the server's
  * before-sleep hook frees it.
+ *
+ * A connection accepted on a TLS port has a session (c->tls, tls.h) that
+ * sits between its watchers and the owner's callbacks; the owner reads and
+ * writes through conn_read()/conn_writev() and starts or stops watching
+ * through conn_want_write()/conn_stop_reading(), never ev_io_* directly,
+ * and so serves plain and TLS clients with the same code.
  */
 #pragma once
 
@@ -15,6 +21,7 @@
 #include "common/buf.h"
 #include "common/net.h"
 #include "common/resp.h"
+#include "common/tls.h"
 
 #include <ev.h>
 #include <stdbool.h>
@@ -29,10 +36,14 @@
 
 #define CONN_READ_LEN (16 * 1024) /* redis PROTO_IOBUF_LEN */
 
+struct conn_set;
+
 struct conn {
     ev_io rd;
     ev_io wr;
     int fd;
+    struct tls *tls; /* NULL: plain TCP */
+    struct conn_set *set;
     uint32_t flags;
     uint64_t id;
     int resp; /* protocol: 2 or 3 (HELLO) */
@@ -65,8 +76,10 @@ struct conn_set {
 };
 
 /* Sets c up for an accepted fd and starts reading (rd_cb); wr_cb is armed
- * only when a write would block. */
-void conn_init(struct conn_set *s, struct conn *c, int fd, const char *peer, bool authed,
+ * only when a write would block.  With tls (taking ownership), the
+ * handshake comes first; a failed one closes c (conn_close_async). */
+void conn_init(struct conn_set *s, struct conn *c, int fd, struct tls *tls, const char *peer,
+               bool authed,
                uint64_t max_bulk_len, long long keepalive, long long now_ms,
                void (*rd_cb)(struct ev_loop *, ev_io *, int),
                void (*wr_cb)(struct ev_loop *, ev_io *, int));
@@ -78,6 +91,22 @@ void conn_close_async(struct conn_set *s, struct conn *c);
 void conn_queue_write(struct conn_set *s, struct conn *c);
 /* Arms or disarms EV_WRITE after a write that did or did not block. */
 void conn_want_write(struct conn_set *s, struct conn *c, bool want);
+/* Reads no more requests (closing after a reply). */
+void conn_stop_reading(struct conn_set *s, struct conn *c);
+
+/* read(2) and writev(2) of the connection, through its TLS session if it
+ * has one: -1 with errno EAGAIN when they would block. */
+static inline ssize_t
+conn_read(struct conn *c, void *buf, size_t len)
+{
+    return tls_io_read(c->tls, c->fd, buf, len);
+}
+
+static inline ssize_t
+conn_writev(struct conn *c, const struct iovec *iov, int n)
+{
+    return tls_io_writev(c->tls, c->fd, iov, n);
+}
 
 /* Room to read into: a chunk normally, the rest of a big argument when
  * the parser knows one is coming (grown by doubling: a client that only

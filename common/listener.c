@@ -168,8 +168,10 @@ listener_resume(struct listener *l)
 void
 listener_refuse(int fd, const char *msg)
 {
-    ssize_t w = write(fd, msg, strlen(msg));
-    (void)w; /* best effort: the connection is refused either way */
+    if (msg != NULL) {
+        ssize_t w = write(fd, msg, strlen(msg));
+        (void)w; /* best effort: the connection is refused either way */
+    }
     close(fd);
 }
 

@@ -45,7 +45,9 @@ int listener_open(struct listener *l, struct ev_loop *loop, const char *bind, in
 void listener_close(struct listener *l);
 /* After a connection closed: accept again if EMFILE had paused us. */
 void listener_resume(struct listener *l);
-/* Writes msg and closes fd: refusing a connection (maxclients). */
+/* Writes msg and closes fd: refusing a connection (maxclients).  msg NULL
+ * only closes: a TLS connection, to which nothing can be written before its
+ * handshake (redis too just drops it). */
 void listener_refuse(int fd, const char *msg);
 /* Whether addr ("ip:port") is a loopback address. */
 bool listener_is_loopback(const char *addr);

@@ -121,12 +121,12 @@ client_teardown(struct ev_loop *loop)
 }
 
 struct client *
-client_create(int fd, const char *peer)
+client_create(int fd, struct tls *tls, const char *peer)
 {
     struct client *c = mem_calloc(1, sizeof(*c));
     bool authed = server.opt.requirepass == NULL || server.opt.requirepass[0] == '\0';
 
-    conn_init(&server.conns, &c->conn, fd, peer, authed, server.opt.proto_max_bulk_len,
+    conn_init(&server.conns, &c->conn, fd, tls, peer, authed, server.opt.proto_max_bulk_len,
               server.opt.tcp_keepalive, clock_now_ms(), on_readable, on_writable);
     return c;
 }
@@ -162,7 +162,7 @@ client_write(struct client *c)
 
     while (!bufq_empty(&c->reply)) {
         int n = bufq_iov(&c->reply, iov, CLIENT_IOV_MAX);
-        ssize_t w = writev(c->conn.fd, iov, n);
+        ssize_t w = conn_writev(&c->conn, iov, n);
         if (w < 0) {
             if (errno == EINTR) {
                 continue;
@@ -263,7 +263,7 @@ process_input(struct client *c)
         buf_return(&c->conn.rbuf); /* idle clients hold no buffer */
     }
     if (c->conn.flags & CONN_CLOSE_AFTER_REPLY) {
-        ev_io_stop(server.loop, &c->conn.rd);
+        conn_stop_reading(&server.conns, &c->conn);
     }
     client_queue_write(c);
 }
@@ -281,7 +281,7 @@ on_readable(struct ev_loop *loop, ev_io *w, int revents)
         client_close_async(c);
         return;
     }
-    ssize_t n = read(c->conn.fd, buf_wptr(c->conn.rbuf), buf_wsize(c->conn.rbuf));
+    ssize_t n = conn_read(&c->conn, buf_wptr(c->conn.rbuf), buf_wsize(c->conn.rbuf));
     if (n <= 0) {
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
             return;

@@ -53,8 +53,9 @@ client_of(struct conn *c)
  * (see process_input in client.c). */
 void client_setup(struct ev_loop *loop);
 void client_teardown(struct ev_loop *loop);
-/* Creates a client for an accepted fd and starts reading. */
-struct client *client_create(int fd, const char *peer);
+/* Creates a client for an accepted fd and starts reading (after the
+ * handshake when tls, a session it takes over, is not NULL). */
+struct client *client_create(int fd, struct tls *tls, const char *peer);
 /* Frees c: stops its watchers, closes fd, returns its buffers.  Only from
  * the prepare watcher or teardown (see the file comment). */
 void client_free(struct client *c);

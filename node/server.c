@@ -119,7 +119,10 @@ static const struct conf_enum loglevels[] = {
 #define RT CONF_RUNTIME
 const struct conf_option server_options[] = {
     CONF_INT_OPT("port", &server.opt.port, "6379", 0, 65535, 0, NULL,
-                 "TCP port to listen on (0: pick a free one)"),
+                 "TCP port to listen on (0: none if tls-port is set, else pick a free one)"),
+    CONF_INT_OPT("tls-port", &server.opt.tls_port, "0", 0, 65535, 0, NULL,
+                 "TLS port to listen on (0: none)"),
+    TLS_CONF_OPTIONS(server.opt.tls),
     CONF_STR_OPT("bind", &server.opt.bind, "127.0.0.1", 0, NULL,
                  "addresses to listen on, separated by spaces (\"*\" for all IPv4)"),
     CONF_INT_OPT("tcp-backlog", &server.opt.tcp_backlog, "511", 0, INT_MAX, 0, NULL,
@@ -204,35 +207,106 @@ server_configure(int argc, char **argv)
 
 /* ---- listeners ---- */
 
+static const char protected_mode_refusal[] =
+    "-DENIED slotcache-node is running in protected mode because protected mode is enabled and "
+    "no password is set for the default user. In this mode connections are only accepted from "
+    "the loopback interface. To accept other clients set a password with 'requirepass' or "
+    "disable protected mode with 'protected-mode no'.\r\n";
+
 /* A connection beyond maxclients, or one accepted when descriptors ran
- * out (the listener's on_full): redis's error, then closed. */
+ * out (the listener's on_full): redis's error, then closed.  tls: the TLS
+ * port's context or NULL; a TLS connection is only closed, as redis does,
+ * since nothing can be written to it before a handshake. */
 static void
-refuse_connection(int fd, const char *peer)
+refuse_connection(int fd, struct tls_ctx *tls)
 {
-    (void)peer;
-    listener_refuse(fd, "-" ERR_MAXCLIENTS "\r\n");
+    listener_refuse(fd, tls != NULL ? NULL : "-" ERR_MAXCLIENTS "\r\n");
     server.stats[STAT_rejected_connections]++;
+}
+
+/* A connection on either port; tls is the TLS port's context or NULL.  A
+ * refused TLS connection gets no message (listener_refuse). */
+static void
+accept_client(int fd, const char *peer, struct tls_ctx *tls)
+{
+    if (server.conns.n >= (uint64_t)server.opt.maxclients) {
+        refuse_connection(fd, tls);
+        return;
+    }
+    if (server.opt.protected_mode && server.opt.requirepass[0] == '\0' &&
+        !listener_is_loopback(peer)) {
+        listener_refuse(fd, tls != NULL ? NULL : protected_mode_refusal);
+        return;
+    }
+    struct tls *session = NULL;
+    if (tls != NULL) {
+        char err[TLS_ERR_MAX];
+        session = tls_create(tls, fd, err, sizeof(err));
+        if (session == NULL) {
+            log_warn("Error creating a TLS session for %s: %s", peer, err);
+            close(fd);
+            return;
+        }
+    }
+    server.stats[STAT_total_connections_received]++;
+    client_create(fd, session, peer);
 }
 
 static void
 on_connection(int fd, const char *peer)
 {
-    if (server.conns.n >= (uint64_t)server.opt.maxclients) {
-        refuse_connection(fd, peer);
-        return;
+    accept_client(fd, peer, NULL);
+}
+
+static void
+on_tls_connection(int fd, const char *peer)
+{
+    accept_client(fd, peer, server.tls);
+}
+
+static void
+on_full(int fd, const char *peer)
+{
+    (void)peer;
+    refuse_connection(fd, NULL);
+}
+
+static void
+on_tls_full(int fd, const char *peer)
+{
+    (void)peer;
+    refuse_connection(fd, server.tls);
+}
+
+/* port and tls-port as redis reads them, except that port 0 without a
+ * tls-port keeps its old meaning here: a free port (tests rely on it). */
+static int
+open_listeners(char *err, size_t errlen)
+{
+    if (server.opt.tls_port > 0) {
+        server.tls = tls_ctx_create(&server.opt.tls, TLS_SERVER, err, errlen);
+        if (server.tls == NULL) {
+            log_warn("Failed to configure TLS: %s", err);
+            return SC_ERR;
+        }
+        if (listener_open(&server.tls_listener, server.loop, server.opt.bind,
+                          (int)server.opt.tls_port, (int)server.opt.tcp_backlog,
+                          on_tls_connection, err, errlen) != SC_OK) {
+            log_warn("Could not create server TLS listening socket %s", err);
+            return SC_ERR;
+        }
+        server.tls_listener.on_full = on_tls_full;
     }
-    if (server.opt.protected_mode && server.opt.requirepass[0] == '\0' &&
-        !listener_is_loopback(peer)) {
-        listener_refuse(
-            fd, "-DENIED slotcache-node is running in protected mode because protected mode is "
-                "enabled and no password is set for the default user. In this mode connections "
-                "are only accepted from the loopback interface. To accept other clients set a "
-                "password with 'requirepass' or disable protected mode with "
-                "'protected-mode no'.\r\n");
-        return;
+    if (server.opt.port > 0 || server.opt.tls_port == 0) {
+        if (listener_open(&server.listener, server.loop, server.opt.bind, (int)server.opt.port,
+                          (int)server.opt.tcp_backlog, on_connection, err, errlen) != SC_OK) {
+            log_warn("Could not create server TCP listening socket %s", err);
+            return SC_ERR;
+        }
+        server.listener.on_full = on_full;
+        server.bound_port = server.listener.port;
     }
-    server.stats[STAT_total_connections_received]++;
-    client_create(fd, peer);
+    return SC_OK;
 }
 
 /* ---- periodic work ---- */
@@ -280,6 +354,7 @@ on_cron(struct ev_loop *loop, ev_timer *w, int revents)
         server.peak_memory = used;
     }
     listener_resume(&server.listener);
+    listener_resume(&server.tls_listener);
 }
 
 /* Before the loop polls: flush replies, free closed clients. */
@@ -304,6 +379,7 @@ on_before_sleep(struct ev_loop *loop, ev_prepare *w, int revents)
     }
     if (freed) {
         listener_resume(&server.listener);
+        listener_resume(&server.tls_listener);
     }
     if (server.shutdown_asap) {
         ev_break(loop, EVBREAK_ALL);
@@ -402,14 +478,10 @@ server_setup(void)
     multi_setup();
     cmd_setup();
     client_setup(server.loop);
-    char err[256];
-    if (listener_open(&server.listener, server.loop, server.opt.bind, (int)server.opt.port,
-                      (int)server.opt.tcp_backlog, on_connection, err, sizeof(err)) != SC_OK) {
-        log_warn("Could not create server TCP listening socket %s", err);
+    char err[512];
+    if (open_listeners(err, sizeof(err)) != SC_OK) {
         return SC_ERR;
     }
-    server.listener.on_full = refuse_connection;
-    server.bound_port = server.listener.port;
     server.metrics.fd = -1;
     if (server.opt.metrics_port > 0 &&
         http_listen(&server.metrics, server.loop, server.opt.metrics_bind,
@@ -432,7 +504,12 @@ server_setup(void)
     server.startup_memory = evict_used_memory();
     log_notice("slotcache-node %s (redis %s compatible) pid=%d", SLOTCACHE_VERSION,
                SERVER_REDIS_COMPAT, (int)getpid());
-    log_notice("Ready to accept connections tcp port=%d", server.bound_port);
+    if (server.listener.n > 0) {
+        log_notice("Ready to accept connections tcp port=%d", server.bound_port);
+    }
+    if (server.tls_listener.n > 0) {
+        log_notice("Ready to accept connections tls port=%d", server.tls_listener.port);
+    }
     return SC_OK;
 }
 
@@ -452,6 +529,8 @@ server_teardown(void)
     server.conns.pending_write = server.conns.to_close = NULL;
     client_teardown(server.loop);
     listener_close(&server.listener);
+    listener_close(&server.tls_listener);
+    tls_ctx_destroy(&server.tls);
     http_close(&server.metrics);
     ev_timer_stop(server.loop, &server.cron);
     ev_prepare_stop(server.loop, &server.before_sleep);

@@ -13,6 +13,7 @@
 #include "common/listener.h"
 #include "common/obuf.h"
 #include "common/stats.h"
+#include "common/tls.h"
 
 #include <ev.h>
 #include <stdbool.h>
@@ -40,6 +41,8 @@ struct client;
 
 struct server_options {
     long long port;
+    long long tls_port; /* 0: no TLS listener */
+    struct tls_options tls;
     char *bind;
     long long tcp_backlog;
     long long maxclients;
@@ -66,7 +69,9 @@ struct server {
     struct ev_loop *loop;
     struct server_options opt;
 
-    struct listener listener;
+    struct listener listener;     /* plain TCP; none when port 0 and a tls-port */
+    struct listener tls_listener; /* tls-port */
+    struct tls_ctx *tls;          /* the server side of tls-port; NULL without */
     int bound_port; /* the port listened on (port 0 picks one) */
     struct http_server metrics;
 

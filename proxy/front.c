@@ -98,12 +98,12 @@ front_answer_error(struct msg *m, const char *err)
 /* ---- lifecycle ---- */
 
 void
-front_create(int fd, const char *peer)
+front_create(int fd, struct tls *tls, const char *peer)
 {
     struct front *c = mem_calloc(1, sizeof(*c));
 
     c->user = acl_default_user();
-    conn_init(&proxy.conns, &c->conn, fd, peer, acl_starts_logged_in(),
+    conn_init(&proxy.conns, &c->conn, fd, tls, peer, acl_starts_logged_in(),
               proxy.opt.proto_max_bulk_len, proxy.opt.tcp_keepalive, proxy_now_ms(), on_readable,
               on_writable);
 }
@@ -168,7 +168,7 @@ write_replies(struct front *c)
             off = 0;
             n++;
         }
-        ssize_t w = writev(c->conn.fd, iov, n);
+        ssize_t w = conn_writev(&c->conn, iov, n);
         if (w < 0) {
             if (errno == EINTR) {
                 continue;
@@ -546,7 +546,7 @@ process_input(struct front *c)
             resp_add_errorf(&out, ERR_PROTOCOL_FMT, c->conn.req.errstr);
             front_answer(m);
             c->conn.flags |= CONN_CLOSE_AFTER_REPLY;
-            ev_io_stop(proxy.loop, &c->conn.rd);
+            conn_stop_reading(&proxy.conns, &c->conn);
             break;
         }
         if (c->conn.req.argc > 0) {
@@ -609,7 +609,7 @@ on_readable(struct ev_loop *loop, ev_io *w, int revents)
         front_close_async(c);
         return;
     }
-    ssize_t n = read(c->conn.fd, buf_wptr(c->conn.rbuf), buf_wsize(c->conn.rbuf));
+    ssize_t n = conn_read(&c->conn, buf_wptr(c->conn.rbuf), buf_wsize(c->conn.rbuf));
     if (n <= 0) {
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
             return;

@@ -56,7 +56,8 @@ front_of(struct conn *c)
 int front_feed(struct front *c, const void *data, size_t len);
 /* After cmdtab_setup(). */
 void front_setup(void);
-void front_create(int fd, const char *peer);
+/* A client on an accepted fd; tls (taken over) when it came to the TLS port. */
+void front_create(int fd, struct tls *tls, const char *peer);
 void front_free(struct front *c);
 void front_close_async(struct front *c);
 /* After the users changed (a reload): re-finds c's user by name, or closes

@@ -452,7 +452,7 @@ on_connection(int fd, const char *peer)
         return;
     }
     proxy.stats[STAT_total_connections_received]++;
-    front_create(fd, peer);
+    front_create(fd, NULL, peer);
 }
 
 static void

@@ -122,7 +122,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     reset_nodes();
     sc_assert(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0);
-    front_create(sv[0], "127.0.0.1:1");
+    front_create(sv[0], NULL, "127.0.0.1:1");
     struct front *c = front_of(proxy.conns.all);
 
     for (size_t i = 0; i + 2 <= size;) {
