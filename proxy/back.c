@@ -41,6 +41,7 @@ static void
 close_fd(struct back *b)
 {
     if (b->fd >= 0) {
+        tls_destroy(&b->tls);
         ev_io_stop(proxy.loop, &b->rd);
         ev_io_stop(proxy.loop, &b->wr);
         close(b->fd);
@@ -180,6 +181,34 @@ back_send_first(struct back *b, struct msg *m)
     b->nq++;
 }
 
+/* Arms or disarms EV_WRITE (through the TLS session when there is one). */
+static void
+want_write(struct back *b, bool want)
+{
+    if (b->writing == want) {
+        return;
+    }
+    b->writing = want;
+    if (b->tls != NULL) {
+        tls_want_write(b->tls, want);
+    } else if (want) {
+        ev_io_start(proxy.loop, &b->wr);
+    } else {
+        ev_io_stop(proxy.loop, &b->wr);
+    }
+}
+
+/* Fails b for its last read or write, errno being that call's: a copy of
+ * the reason, as closing b frees its session and the reason with it. */
+static void
+fail_io(struct back *b)
+{
+    char why[TLS_ERR_MAX];
+
+    snprintf(why, sizeof(why), "%s", b->tls != NULL ? tls_errstr(b->tls) : strerror(errno));
+    back_fail(b, why);
+}
+
 /* Writes queued requests until done or the socket is full. */
 static void
 write_queue(struct back *b)
@@ -195,19 +224,16 @@ write_queue(struct back *b)
             off = 0;
             n++;
         }
-        ssize_t w = writev(b->fd, iov, n);
+        ssize_t w = tls_io_writev(b->tls, b->fd, iov, n);
         if (w < 0) {
             if (errno == EINTR) {
                 continue;
             }
             if (errno == EAGAIN) {
-                if (!b->writing) {
-                    b->writing = true;
-                    ev_io_start(proxy.loop, &b->wr);
-                }
+                want_write(b, true);
                 return;
             }
-            back_fail(b, strerror(errno));
+            fail_io(b);
             return;
         }
         proxy.stats[STAT_node_bytes_out] += (uint64_t)w;
@@ -224,10 +250,7 @@ write_queue(struct back *b)
             }
         }
     }
-    if (b->writing) {
-        b->writing = false;
-        ev_io_stop(proxy.loop, &b->wr);
-    }
+    want_write(b, false);
 }
 
 void
@@ -243,22 +266,60 @@ back_flush_all(void)
     }
 }
 
+/* Connected (and through the handshake): AUTH goes first, then what queued. */
+static void
+become_ready(struct back *b)
+{
+    b->state = BACK_READY;
+    if (b->tls != NULL) {
+        tls_want_read(b->tls, true);
+    } else {
+        ev_io_start(proxy.loop, &b->rd);
+    }
+    log_verbose("connected to node %s%s", b->member->addr, b->tls != NULL ? " (TLS)" : "");
+    if (proxy.opt.node_password[0] != '\0') {
+        proxy_auth_node(b);
+    }
+    write_queue(b);
+}
+
+static void
+on_tls_ready(void *arg, bool ok, const char *err)
+{
+    struct back *b = arg;
+
+    if (!ok) {
+        char why[TLS_ERR_MAX + 32];
+        snprintf(why, sizeof(why), "TLS handshake failed: %s", err);
+        back_fail(b, why);
+        return;
+    }
+    become_ready(b);
+}
+
 static void
 on_connected(struct back *b)
 {
     int e = net_connect_result(b->fd);
+    char err[TLS_ERR_MAX];
 
     if (e != 0) {
         back_fail(b, strerror(e));
         return;
     }
-    b->state = BACK_READY;
-    ev_io_start(proxy.loop, &b->rd);
-    log_verbose("connected to node %s", b->member->addr);
-    if (proxy.opt.node_password[0] != '\0') {
-        proxy_auth_node(b);
+    if (proxy.tls_client == NULL) {
+        become_ready(b);
+        return;
     }
-    write_queue(b);
+    /* The session takes the watchers over for the handshake. */
+    want_write(b, false);
+    b->tls = tls_create(proxy.tls_client, b->fd, err, sizeof(err));
+    if (b->tls == NULL) {
+        back_fail(b, err);
+        return;
+    }
+    b->state = BACK_HANDSHAKE;
+    tls_attach(b->tls, proxy.loop, &b->rd, &b->wr, on_tls_ready, b);
 }
 
 static void
@@ -391,12 +452,16 @@ on_readable(struct ev_loop *loop, ev_io *w, int revents)
         back_fail(b, "out of memory for its reply");
         return;
     }
-    ssize_t n = read(b->fd, buf_wptr(b->rbuf), buf_wsize(b->rbuf));
+    ssize_t n = tls_io_read(b->tls, b->fd, buf_wptr(b->rbuf), buf_wsize(b->rbuf));
     if (n <= 0) {
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
             return;
         }
-        back_fail(b, n == 0 ? "connection closed" : strerror(errno));
+        if (n == 0) {
+            back_fail(b, "connection closed");
+        } else {
+            fail_io(b);
+        }
         return;
     }
     b->rbuf->wpos += (uint32_t)n;

@@ -8,6 +8,12 @@
  * point into clients' buffers (writev), replies are cut from the
  * connection's read buffer as segments; nothing is copied.
  *
+ * With tls-nodes the connection is TLS (common/tls.h): after connect(2)
+ * comes the handshake (BACK_HANDSHAKE), whose failure fails the node like
+ * a broken connection; requests queue meanwhile.  Everything that talks to
+ * nodes (clients' requests, health probes, AUTH, resynchronisation, slot
+ * moves) goes through here, so it all speaks TLS alike.
+ *
  * Failure is explicit: a connection that breaks, answers garbage, or says
  * nothing for node-timeout while a request waits is closed, its member is
  * marked down, and every queued message fails with an error naming the node
@@ -16,6 +22,7 @@
 #pragma once
 
 #include "common/resp.h"
+#include "common/tls.h"
 
 #include <ev.h>
 #include <stdbool.h>
@@ -24,13 +31,14 @@
 struct member;
 struct msg;
 
-enum back_state { BACK_CLOSED, BACK_CONNECTING, BACK_READY };
+enum back_state { BACK_CLOSED, BACK_CONNECTING, BACK_HANDSHAKE, BACK_READY };
 
 struct back {
     ev_io rd;
     ev_io wr;
     int fd;
     int state;
+    struct tls *tls; /* tls-nodes: the session; NULL: plain TCP */
     struct member *member;
     struct msg *qhead, *qtail; /* awaiting replies, oldest first (each holds a ref) */
     struct msg *unsent;        /* first message not completely written */

@@ -40,6 +40,7 @@
 struct proxy proxy;
 
 static struct listener listener;
+static struct listener tls_listener;
 static struct http_server metrics;
 static const struct stats_desc metric_desc[] = {PROXY_METRICS(STATS_DESC)};
 
@@ -233,7 +234,14 @@ get_quorum(const struct conf_option *o, char *buf, size_t len)
 
 const struct conf_option proxy_options[] = {
     CONF_INT_OPT("port", &proxy.opt.port, "7000", 0, 65535, 0, NULL,
-                 "TCP port clients connect to (0: pick a free one)"),
+                 "TCP port clients connect to (0: none if tls-port is set, else pick a free one)"),
+    CONF_INT_OPT("tls-port", &proxy.opt.tls_port, "0", 0, 65535, 0, NULL,
+                 "TLS port clients connect to (0: none)"),
+    TLS_CONF_OPTIONS(proxy.opt.tls),
+    TLS_CONF_CLIENT_OPTIONS(proxy.opt.tls),
+    CONF_BOOL_OPT("tls-nodes", &proxy.opt.tls_nodes, "no", 0, NULL,
+                  "connect to the nodes over TLS, verifying them by tls-ca-cert-file/dir and "
+                  "presenting tls-client-cert-file (or tls-cert-file)"),
     CONF_STR_OPT("bind", &proxy.opt.bind, "127.0.0.1", 0, NULL,
                  "addresses to listen on, separated by spaces"),
     CONF_ENUM_OPT("mode", &proxy.rcfg.mode, "central", modes, 0, NULL,
@@ -435,24 +443,102 @@ proxy_auth_node(struct back *b)
 /* ---- listeners, loop hooks ---- */
 
 /* A connection beyond maxclients, or one accepted when descriptors ran
- * out (the listener's on_full): redis's error, then closed. */
+ * out (the listener's on_full): redis's error, then closed.  tls: the TLS
+ * port's context or NULL; a TLS connection is only closed, as redis does,
+ * since nothing can be written to it before a handshake. */
 static void
-refuse_connection(int fd, const char *peer)
+refuse_connection(int fd, struct tls_ctx *tls)
 {
-    (void)peer;
-    listener_refuse(fd, "-" ERR_MAXCLIENTS "\r\n");
+    listener_refuse(fd, tls != NULL ? NULL : "-" ERR_MAXCLIENTS "\r\n");
     proxy.stats[STAT_rejected_connections]++;
+}
+
+/* A connection on either port; tls is the TLS port's context or NULL. */
+static void
+accept_client(int fd, const char *peer, struct tls_ctx *tls)
+{
+    if (proxy.conns.n >= (uint64_t)proxy.opt.maxclients) {
+        refuse_connection(fd, tls);
+        return;
+    }
+    struct tls *session = NULL;
+    if (tls != NULL) {
+        char err[TLS_ERR_MAX];
+        session = tls_create(tls, fd, err, sizeof(err));
+        if (session == NULL) {
+            log_warn("Error creating a TLS session for %s: %s", peer, err);
+            close(fd);
+            return;
+        }
+    }
+    proxy.stats[STAT_total_connections_received]++;
+    front_create(fd, session, peer);
 }
 
 static void
 on_connection(int fd, const char *peer)
 {
-    if (proxy.conns.n >= (uint64_t)proxy.opt.maxclients) {
-        refuse_connection(fd, peer);
-        return;
+    accept_client(fd, peer, NULL);
+}
+
+static void
+on_tls_connection(int fd, const char *peer)
+{
+    accept_client(fd, peer, proxy.tls_server);
+}
+
+static void
+on_full(int fd, const char *peer)
+{
+    (void)peer;
+    refuse_connection(fd, NULL);
+}
+
+static void
+on_tls_full(int fd, const char *peer)
+{
+    (void)peer;
+    refuse_connection(fd, proxy.tls_server);
+}
+
+/* The TLS contexts: clients' (tls-port) and nodes' (tls-nodes). */
+static int
+setup_tls(char *err, size_t errlen)
+{
+    if (proxy.opt.tls_port > 0) {
+        proxy.tls_server = tls_ctx_create(&proxy.opt.tls, TLS_SERVER, err, errlen);
+        if (proxy.tls_server == NULL) {
+            return SC_ERR;
+        }
     }
-    proxy.stats[STAT_total_connections_received]++;
-    front_create(fd, NULL, peer);
+    if (proxy.opt.tls_nodes) {
+        proxy.tls_client = tls_ctx_create(&proxy.opt.tls, TLS_CLIENT, err, errlen);
+        if (proxy.tls_client == NULL) {
+            return SC_ERR;
+        }
+    }
+    return SC_OK;
+}
+
+/* port and tls-port as the node reads them (node/server.c). */
+static int
+open_listeners(char *err, size_t errlen)
+{
+    if (proxy.opt.tls_port > 0 &&
+        listener_open(&tls_listener, proxy.loop, proxy.opt.bind, (int)proxy.opt.tls_port,
+                      (int)proxy.opt.tcp_backlog, on_tls_connection, err, errlen) != SC_OK) {
+        return SC_ERR;
+    }
+    tls_listener.on_full = on_tls_full;
+    if (proxy.opt.port > 0 || proxy.opt.tls_port == 0) {
+        if (listener_open(&listener, proxy.loop, proxy.opt.bind, (int)proxy.opt.port,
+                          (int)proxy.opt.tcp_backlog, on_connection, err, errlen) != SC_OK) {
+            return SC_ERR;
+        }
+        listener.on_full = on_full;
+        proxy.bound_port = listener.port;
+    }
+    return SC_OK;
 }
 
 static void
@@ -478,6 +564,7 @@ on_cron(struct ev_loop *loop, ev_timer *w, int revents)
         }
     }
     listener_resume(&listener);
+    listener_resume(&tls_listener);
 }
 
 static void
@@ -496,6 +583,7 @@ on_before_sleep(struct ev_loop *loop, ev_prepare *w, int revents)
     front_flush_all();
     if (closing) {
         listener_resume(&listener);
+        listener_resume(&tls_listener);
     }
     if (proxy.shutdown_asap) {
         ev_break(loop, EVBREAK_ALL);
@@ -580,6 +668,10 @@ proxy_setup(void)
         snprintf(proxy.run_id + i * 2, 3, "%02x", r[i]);
     }
     srandom((unsigned)(r[0] | r[1] << 8 | r[2] << 16) ^ (unsigned)getpid());
+    if (setup_tls(err, sizeof(err)) != SC_OK) {
+        log_warn("Failed to configure TLS: %s", err);
+        return SC_ERR;
+    }
     cmdtab_setup();
     msg_setup();
     front_setup();
@@ -600,13 +692,10 @@ proxy_setup(void)
     if (fit_open_files() != SC_OK) {
         return SC_ERR;
     }
-    if (listener_open(&listener, proxy.loop, proxy.opt.bind, (int)proxy.opt.port,
-                      (int)proxy.opt.tcp_backlog, on_connection, err, sizeof(err)) != SC_OK) {
+    if (open_listeners(err, sizeof(err)) != SC_OK) {
         log_warn("Could not create the listening socket: %s", err);
         return SC_ERR;
     }
-    listener.on_full = refuse_connection;
-    proxy.bound_port = listener.port;
     metrics.fd = -1;
     if (proxy.opt.metrics_port > 0 &&
         http_listen(&metrics, proxy.loop, proxy.opt.metrics_bind, (int)proxy.opt.metrics_port,
@@ -636,8 +725,14 @@ proxy_setup(void)
     ev_signal_start(proxy.loop, &proxy.sig_int);
     ev_signal_init(&proxy.sig_hup, on_signal, SIGHUP);
     ev_signal_start(proxy.loop, &proxy.sig_hup);
-    log_notice("slotcache-proxy (mode %s, %d shard(s)) ready on port %d", modes[rt->mode].name,
-               rt->nshards, proxy.bound_port);
+    log_notice("slotcache-proxy (mode %s, %d shard(s)%s) ready", modes[rt->mode].name,
+               rt->nshards, proxy.opt.tls_nodes ? ", TLS to nodes" : "");
+    if (listener.n > 0) {
+        log_notice("Ready to accept connections tcp port=%d", proxy.bound_port);
+    }
+    if (tls_listener.n > 0) {
+        log_notice("Ready to accept connections tls port=%d", tls_listener.port);
+    }
     return SC_OK;
 }
 
@@ -657,6 +752,7 @@ proxy_teardown(void)
     }
     proxy.conns.pending_write = proxy.conns.to_close = NULL;
     listener_close(&listener);
+    listener_close(&tls_listener);
     http_close(&metrics);
     health_teardown();
     ev_timer_stop(proxy.loop, &proxy.cron);
@@ -676,6 +772,8 @@ proxy_teardown(void)
     proxy_config_free();
     acl_teardown();
     bufq_clear(front_out());
+    tls_ctx_destroy(&proxy.tls_server);
+    tls_ctx_destroy(&proxy.tls_client);
     buf_pool_drain();
     mem_free(proxy.config_file);
     log_teardown();

@@ -11,6 +11,7 @@
 #include "common/conn.h"
 #include "common/obuf.h"
 #include "common/stats.h"
+#include "common/tls.h"
 #include "proxy/router.h"
 
 #include <ev.h>
@@ -57,6 +58,9 @@ struct front;
 
 struct proxy_options {
     long long port;
+    long long tls_port; /* 0: no TLS listener */
+    struct tls_options tls;
+    bool tls_nodes; /* talk TLS to the nodes */
     char *bind;
     long long tcp_backlog;
     long long maxclients;
@@ -90,6 +94,8 @@ struct proxy {
     ev_io listen_io[PROXY_MAX_LISTENERS];
     int nlisten;
     int bound_port;
+    struct tls_ctx *tls_server; /* clients on tls-port; NULL without */
+    struct tls_ctx *tls_client; /* connections to nodes (tls-nodes); NULL: plain */
 
     ev_timer cron;
     ev_prepare before_sleep;
