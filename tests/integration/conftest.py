@@ -65,6 +65,20 @@ def redis_ref(request):
 
 
 @pytest.fixture
+def servers_set(request):
+    """Servers a test starts with its own options (servers.ServerSet), stopped
+    after it; their logs are printed if it failed, and a node that did not
+    exit 0 fails it."""
+    ss = servers.ServerSet()
+    yield ss
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:
+        sys.stderr.write(ss.logs())
+    problems = ss.stop_all()
+    assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
 def node_client(node):
     c = RespClient("127.0.0.1", node.port)
     yield c

@@ -17,9 +17,12 @@ class RespError(Exception):
 
 
 class RespClient:
-    def __init__(self, host, port, timeout=10.0):
+    def __init__(self, host, port, timeout=10.0, ssl_context=None):
+        """ssl_context: an ssl.SSLContext to speak TLS with."""
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if ssl_context is not None:
+            self.sock = ssl_context.wrap_socket(self.sock)
         self.buf = b""
 
     def close(self):

@@ -90,17 +90,20 @@ def free_up_base():
     raise RuntimeError("no free block of ports for up")
 
 
-def wait_for_port(port, proc=None, timeout=10.0, log=None):
+def wait_for_port(port, proc=None, timeout=10.0, log=None, ssl_context=None):
+    """Polls until the server on port answers PING (over TLS with
+    ssl_context, a client's ssl.SSLContext, for a TLS port)."""
     deadline = time.monotonic() + timeout * SLOW
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError("server exited with %s; log:\n%s" % (proc.returncode, read_log(log)))
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as raw:
+                s = ssl_context.wrap_socket(raw) if ssl_context is not None else raw
                 s.sendall(b"PING\r\n")
                 if s.recv(64):
                     return
-        except OSError:
+        except OSError:  # ssl.SSLError included
             pass
         time.sleep(0.02)
     raise RuntimeError("server on port %d did not answer; log:\n%s" % (port, read_log(log)))
@@ -114,15 +117,17 @@ def read_log(path):
 
 
 class Server:
-    """A server process on a free port; .stop() kills it by pid."""
+    """A server process on a free port; .stop() kills it by pid.  With
+    ssl_context, port is a TLS port and is probed over TLS."""
 
-    def __init__(self, argv, port, workdir, log, nofile=None):
+    def __init__(self, argv, port, workdir, log, ssl_context=None, nofile=None):
         self.port = port
         self.workdir = workdir
         self.log = log
+        self.ssl_context = ssl_context
         self.logf = open(log, "ab")
         self.proc = spawn(argv, workdir, self.logf, nofile=nofile)
-        wait_for_port(port, self.proc, log=log)
+        wait_for_port(port, self.proc, log=log, ssl_context=ssl_context)
 
     @property
     def pid(self):
@@ -149,23 +154,35 @@ class Server:
         return read_log(self.log)
 
 
-def start_node(*extra, workdir=None, port=None, nofile=None):
+def port_args(port, ssl_context):
+    """--port, or for a TLS-only server (ssl_context: how to probe it)
+    --port 0 --tls-port, as redis-server reads them."""
+    if ssl_context is None:
+        return ["--port", str(port)]
+    return ["--port", "0", "--tls-port", str(port)]
+
+
+def start_node(*extra, workdir=None, port=None, ssl_context=None, nofile=None):
+    """A slotcache-node; with ssl_context it listens on TLS only (port is its
+    tls-port; extra carries the tls-* files)."""
     workdir = workdir or tempfile.mkdtemp(prefix="sc-node-")
     port = port or free_port()
-    argv = [os.path.join(BIN_DIR, "slotcache-node"), "--port", str(port), "--bind", "127.0.0.1"]
-    argv += [str(a) for a in extra]
-    return Server(argv, port, workdir, os.path.join(workdir, "node.log"), nofile=nofile)
+    argv = [os.path.join(BIN_DIR, "slotcache-node")] + port_args(port, ssl_context)
+    argv += ["--bind", "127.0.0.1"] + [str(a) for a in extra]
+    return Server(argv, port, workdir, os.path.join(workdir, "node.log"), ssl_context,
+                  nofile=nofile)
 
 
-def start_redis(*extra, workdir=None, port=None, nofile=None):
+def start_redis(*extra, workdir=None, port=None, ssl_context=None, nofile=None):
     """redis-server 7 as the reference: one database (the node has one),
-    nothing on disk."""
+    nothing on disk.  ssl_context: as start_node."""
     workdir = workdir or tempfile.mkdtemp(prefix="sc-redis-")
     port = port or free_port()
-    argv = [shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no", "--databases", "1", "--dir", workdir]
-    argv += [str(a) for a in extra]
-    return Server(argv, port, workdir, os.path.join(workdir, "redis.log"), nofile=nofile)
+    argv = [shutil.which("redis-server")] + port_args(port, ssl_context)
+    argv += ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--databases", "1",
+             "--dir", workdir] + [str(a) for a in extra]
+    return Server(argv, port, workdir, os.path.join(workdir, "redis.log"), ssl_context,
+                  nofile=nofile)
 
 
 # ---- helpers for the protocol, limits, eviction and client tests ----
@@ -355,18 +372,18 @@ class ServerSet:
     def __init__(self):
         self.started = []
 
-    def node(self, *extra):
-        s = start_node(*extra)
+    def node(self, *extra, **kw):
+        s = start_node(*extra, **kw)
         self.started.append(("node", s))
         return s
 
-    def redis(self, *extra):
-        s = start_redis(*extra)
+    def redis(self, *extra, **kw):
+        s = start_redis(*extra, **kw)
         self.started.append(("redis", s))
         return s
 
-    def start(self, kind, *extra):
-        return self.node(*extra) if kind == "node" else self.redis(*extra)
+    def start(self, kind, *extra, **kw):
+        return self.node(*extra, **kw) if kind == "node" else self.redis(*extra, **kw)
 
     def stop_all(self):
         problems = []

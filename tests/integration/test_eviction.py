@@ -7,7 +7,6 @@ uses when empty (CONFIG SET maxmemory), writes several times that, and looks.
 """
 
 import random
-import sys
 import time
 
 import pytest
@@ -24,17 +23,6 @@ VALUE_SIZE = 1000
 ROOM = 2 * 1024 * 1024      # maxmemory = used_memory when empty + ROOM
 TOLERANCE = 64 * 1024       # one value and the bookkeeping of one command
 BATCH = 100                 # commands per pipelined write
-
-
-@pytest.fixture
-def servers_set(request):
-    ss = servers.ServerSet()
-    yield ss
-    rep = getattr(request.node, "rep_call", None)
-    if rep is not None and rep.failed:
-        sys.stderr.write(ss.logs())
-    problems = ss.stop_all()
-    assert not problems, "\n".join(problems)
 
 
 def used(c):

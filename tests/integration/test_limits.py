@@ -9,7 +9,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -20,17 +19,6 @@ from resp_client import RespClient
 from targets import sees_eof
 
 KINDS = ["redis", "node"]
-
-
-@pytest.fixture
-def servers_set(request):
-    ss = servers.ServerSet()
-    yield ss
-    rep = getattr(request.node, "rep_call", None)
-    if rep is not None and rep.failed:
-        sys.stderr.write(ss.logs())
-    problems = ss.stop_all()
-    assert not problems, "\n".join(problems)
 
 
 def connect(server, timeout=10.0):

@@ -7,7 +7,6 @@ single bytes, big and binary values, and the limits that apply before AUTH.
 
 import os
 import select
-import sys
 
 import pytest
 
@@ -293,14 +292,3 @@ def test_unauthenticated_limits_like_redis(servers_set):
     assert got["bulk_16385_refused"] == (
         b"-ERR Protocol error: unauthenticated bulk length\r\n", True)
     assert got["noauth_then_auth_then_11"] == (b"+OK\r\n", False)
-
-
-@pytest.fixture
-def servers_set(request):
-    ss = servers.ServerSet()
-    yield ss
-    rep = getattr(request.node, "rep_call", None)
-    if rep is not None and rep.failed:
-        sys.stderr.write(ss.logs())
-    problems = ss.stop_all()
-    assert not problems, "\n".join(problems)

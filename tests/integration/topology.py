@@ -8,12 +8,18 @@ import servers
 
 
 class Topology:
+    """node_ssl (a client's ssl.SSLContext, to probe them with): the nodes
+    listen on TLS only, node_extra carrying their tls-* flags (and extra the
+    proxy's tls-nodes lines).  proxy_ssl: the same for the proxy's own port."""
+
     def __init__(self, mode, nnodes, node_kind="slotcache", replicas_per_shard=0, extra=(),
-                 node_extra=(), workdir=None, proxy_nofile=None):
+                 node_extra=(), workdir=None, node_ssl=None, proxy_ssl=None, proxy_nofile=None):
         self.workdir = workdir or tempfile.mkdtemp(prefix="sc-topo-")
         self.mode = mode
         self.node_kind = node_kind
         self.node_extra = list(node_extra)
+        self.node_ssl = node_ssl
+        self.proxy_ssl = proxy_ssl
         self.nodes = [self._start_node() for _ in range(nnodes)]
         self.replicas_per_shard = replicas_per_shard
         self.extra = list(extra)
@@ -25,9 +31,8 @@ class Topology:
 
     def _start_node(self, port=None):
         d = tempfile.mkdtemp(prefix="node-", dir=self.workdir)
-        if self.node_kind == "redis":
-            return servers.start_redis(*self.node_extra, workdir=d, port=port)
-        return servers.start_node(*self.node_extra, workdir=d, port=port)
+        start = servers.start_redis if self.node_kind == "redis" else servers.start_node
+        return start(*self.node_extra, workdir=d, port=port, ssl_context=self.node_ssl)
 
     def node_addrs(self):
         return ["127.0.0.1:%d" % n.port for n in self.nodes]
@@ -53,10 +58,10 @@ class Topology:
 
     def start_proxy(self):
         port = servers.free_port()
-        argv = [os.path.join(servers.BIN_DIR, "slotcache-proxy"), self.config_path,
-                "--port", str(port), "--bind", "127.0.0.1"]
+        argv = [os.path.join(servers.BIN_DIR, "slotcache-proxy"), self.config_path]
+        argv += servers.port_args(port, self.proxy_ssl) + ["--bind", "127.0.0.1"]
         self.proxy = servers.Server(argv, port, self.workdir, os.path.join(self.workdir, "proxy.log"),
-                                    nofile=self.proxy_nofile)
+                                    self.proxy_ssl, nofile=self.proxy_nofile)
         return self.proxy
 
     def restart_node(self, i):
