@@ -370,15 +370,12 @@ tls_ctx_destroy(struct tls_ctx **cp)
 /* ---- sessions ---- */
 
 struct tls *
-tls_create(struct tls_ctx *ctx, int fd, char *err, size_t errlen)
+tls_create(struct tls_ctx *ctx, int fd)
 {
     SSL *ssl = SSL_new(ctx->ssl_ctx);
 
-    if (ssl == NULL || SSL_set_fd(ssl, fd) != 1) {
-        ssl_failure("TLS", "session", "cannot be created", err, errlen);
-        SSL_free(ssl);
-        return NULL;
-    }
+    /* Only allocations fail here: out of memory aborts, as mem_alloc does. */
+    sc_assert(ssl != NULL && SSL_set_fd(ssl, fd) == 1);
     if (ctx->side == TLS_SERVER) {
         SSL_set_accept_state(ssl);
     } else {
@@ -558,13 +555,21 @@ read_owner(struct tls *t)
     return true;
 }
 
-static void
-on_readable(struct ev_loop *loop, ev_io *w, int revents)
+static bool
+write_owner(struct tls *t)
 {
-    struct tls *t = w->data;
+    return call_owner(t, t->owner_wr, t->wr, EV_WRITE);
+}
 
-    (void)loop;
-    (void)revents;
+/* The socket is readable (or writable): the handshake's step; or first the
+ * blocked call of the other direction that waits for this, then the
+ * owner's callback of this direction if it wants it. */
+static void
+on_event(struct tls *t, bool readable)
+{
+    bool (*const mine)(struct tls *) = readable ? read_owner : write_owner;
+    bool (*const other)(struct tls *) = readable ? write_owner : read_owner;
+
     if (t->stopped) {
         return;
     }
@@ -572,34 +577,29 @@ on_readable(struct ev_loop *loop, ev_io *w, int revents)
         handshake(t);
         return;
     }
-    if (t->wr_needs_rd && !call_owner(t, t->owner_wr, t->wr, EV_WRITE)) {
-        return;
+    if ((readable ? t->wr_needs_rd : t->rd_needs_wr) && !other(t)) {
+        return; /* destroyed */
     }
-    if (t->state == TLS_ST_OPEN && !t->stopped && t->want_rd && !t->rd_needs_wr) {
-        read_owner(t);
+    bool wanted = readable ? t->want_rd && !t->rd_needs_wr : t->want_wr && !t->wr_needs_rd;
+    if (t->state == TLS_ST_OPEN && !t->stopped && wanted) {
+        mine(t);
     }
+}
+
+static void
+on_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    on_event(w->data, true);
 }
 
 static void
 on_writable(struct ev_loop *loop, ev_io *w, int revents)
 {
-    struct tls *t = w->data;
-
     (void)loop;
     (void)revents;
-    if (t->stopped) {
-        return;
-    }
-    if (t->state == TLS_ST_HANDSHAKE) {
-        handshake(t);
-        return;
-    }
-    if (t->rd_needs_wr && !read_owner(t)) {
-        return;
-    }
-    if (t->state == TLS_ST_OPEN && !t->stopped && t->want_wr && !t->wr_needs_rd) {
-        call_owner(t, t->owner_wr, t->wr, EV_WRITE);
-    }
+    on_event(w->data, false);
 }
 
 void

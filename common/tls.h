@@ -131,8 +131,8 @@ struct tls_ctx *tls_ctx_create(const struct tls_options *o, enum tls_side side, 
 void tls_ctx_destroy(struct tls_ctx **ctx);
 
 /* A session on connected socket fd (the caller keeps fd and closes it after
- * tls_destroy).  NULL with err when OpenSSL cannot make one. */
-struct tls *tls_create(struct tls_ctx *ctx, int fd, char *err, size_t errlen);
+ * tls_destroy).  Aborts out of memory, as mem_alloc does. */
+struct tls *tls_create(struct tls_ctx *ctx, int fd);
 
 /* Called once when the handshake is over: ok, or failed with err (valid
  * during the call only).  The callee may tls_destroy the session. */

@@ -238,18 +238,8 @@ accept_client(int fd, const char *peer, struct tls_ctx *tls)
         listener_refuse(fd, tls != NULL ? NULL : protected_mode_refusal);
         return;
     }
-    struct tls *session = NULL;
-    if (tls != NULL) {
-        char err[TLS_ERR_MAX];
-        session = tls_create(tls, fd, err, sizeof(err));
-        if (session == NULL) {
-            log_warn("Error creating a TLS session for %s: %s", peer, err);
-            close(fd);
-            return;
-        }
-    }
     server.stats[STAT_total_connections_received]++;
-    client_create(fd, session, peer);
+    client_create(fd, tls != NULL ? tls_create(tls, fd) : NULL, peer);
 }
 
 static void

@@ -301,7 +301,6 @@ static void
 on_connected(struct back *b)
 {
     int e = net_connect_result(b->fd);
-    char err[TLS_ERR_MAX];
 
     if (e != 0) {
         back_fail(b, strerror(e));
@@ -313,11 +312,7 @@ on_connected(struct back *b)
     }
     /* The session takes the watchers over for the handshake. */
     want_write(b, false);
-    b->tls = tls_create(proxy.tls_client, b->fd, err, sizeof(err));
-    if (b->tls == NULL) {
-        back_fail(b, err);
-        return;
-    }
+    b->tls = tls_create(proxy.tls_client, b->fd);
     b->state = BACK_HANDSHAKE;
     tls_attach(b->tls, proxy.loop, &b->rd, &b->wr, on_tls_ready, b);
 }

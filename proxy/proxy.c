@@ -461,18 +461,8 @@ accept_client(int fd, const char *peer, struct tls_ctx *tls)
         refuse_connection(fd, tls);
         return;
     }
-    struct tls *session = NULL;
-    if (tls != NULL) {
-        char err[TLS_ERR_MAX];
-        session = tls_create(tls, fd, err, sizeof(err));
-        if (session == NULL) {
-            log_warn("Error creating a TLS session for %s: %s", peer, err);
-            close(fd);
-            return;
-        }
-    }
     proxy.stats[STAT_total_connections_received]++;
-    front_create(fd, session, peer);
+    front_create(fd, tls != NULL ? tls_create(tls, fd) : NULL, peer);
 }
 
 static void
