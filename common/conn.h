@@ -79,8 +79,7 @@ struct conn_set {
  * only when a write would block.  With tls (taking ownership), the
  * handshake comes first; a failed one closes c (conn_close_async). */
 void conn_init(struct conn_set *s, struct conn *c, int fd, struct tls *tls, const char *peer,
-               bool authed,
-               uint64_t max_bulk_len, long long keepalive, long long now_ms,
+               bool authed, uint64_t max_bulk_len, long long keepalive, long long now_ms,
                void (*rd_cb)(struct ev_loop *, ev_io *, int),
                void (*wr_cb)(struct ev_loop *, ev_io *, int));
 /* Releases what conn_init and the reads took, closes fd, leaves the set.
