@@ -733,7 +733,12 @@ tls_read(struct tls *t, void *buf, size_t len)
         return -1;
     }
     ERR_clear_error();
-    while (got < len) {
+    /* Until the buffer is full or the socket is drained -- but after a
+     * short record with nothing behind it in OpenSSL (a request, not a
+     * stream) the socket is not asked again: that recv(2) would say
+     * EAGAIN, a wasted syscall per request; the watcher fires if more
+     * has come. */
+    do {
         errno = 0;
         if (SSL_read_ex(t->ssl, (char *)buf + got, len - got, &n) != 1) {
             sys_errno = errno;
@@ -741,7 +746,7 @@ tls_read(struct tls *t, void *buf, size_t len)
             break;
         }
         got += n;
-    }
+    } while (got < len && (n == TLS_RECORD_MAX || SSL_has_pending(t->ssl)));
     set_blocked(t, &t->rd_needs_wr, e == SSL_ERROR_WANT_WRITE);
     if (got == len && SSL_has_pending(t->ssl)) {
         t->more = true;
