@@ -45,7 +45,7 @@ accept_with_spare(struct listener *l, int lfd)
     int accept_errno = errno;
     if (fd >= 0) {
         if (l->on_full != NULL) {
-            l->on_full(fd, peer);
+            l->on_full(fd, peer, l->tls);
         } else {
             close(fd);
         }
@@ -72,7 +72,7 @@ on_accept(struct ev_loop *loop, ev_io *w, int revents)
         char peer[NET_ADDR_MAX];
         int fd = net_accept(w->fd, peer, sizeof(peer));
         if (fd >= 0) {
-            l->on_conn(fd, peer);
+            l->on_conn(fd, peer, l->tls);
             continue;
         }
         if (errno != EMFILE && errno != ENFILE) {
@@ -95,13 +95,14 @@ on_accept(struct ev_loop *loop, ev_io *w, int revents)
 
 int
 listener_open(struct listener *l, struct ev_loop *loop, const char *bind, int port, int backlog,
-              listener_conn_fn *on_conn, char *err, size_t errlen)
+              struct tls_ctx *tls, listener_conn_fn *on_conn, char *err, size_t errlen)
 {
     char *spec = mem_strdup(bind);
     char *save = NULL;
 
     memset(l, 0, sizeof(*l));
     l->loop = loop;
+    l->tls = tls;
     l->on_conn = on_conn;
     l->port = port;
     l->spare_fd = open_spare();
@@ -128,6 +129,29 @@ listener_open(struct listener *l, struct ev_loop *loop, const char *bind, int po
     if (l->n == 0) {
         snprintf(err, errlen, "no address to listen on (bind '%s')", bind);
         listener_close(l);
+        return SC_ERR;
+    }
+    return SC_OK;
+}
+
+int
+listener_open_ports(struct listener *plain, struct listener *secure, struct ev_loop *loop,
+                    const char *bind, int port, int tls_port, struct tls_ctx *tls, int backlog,
+                    listener_conn_fn *on_conn, char *err, size_t errlen)
+{
+    char why[256];
+
+    memset(plain, 0, sizeof(*plain));
+    memset(secure, 0, sizeof(*secure));
+    if (tls_port > 0 && listener_open(secure, loop, bind, tls_port, backlog, tls, on_conn, why,
+                                      sizeof(why)) != SC_OK) {
+        snprintf(err, errlen, "tls-port %s", why);
+        return SC_ERR;
+    }
+    if ((port > 0 || tls_port == 0) &&
+        listener_open(plain, loop, bind, port, backlog, NULL, on_conn, why, sizeof(why)) != SC_OK) {
+        snprintf(err, errlen, "port %s", why);
+        listener_close(secure);
         return SC_ERR;
     }
     return SC_OK;

@@ -11,8 +11,9 @@
  * loop spin.  The listener keeps one spare descriptor (libev's manual, "the
  * special problem of accept()ing when you can't"): it closes the spare,
  * accepts the waiting connection into its place, hands it to on_full (which
- * refuses it: "-ERR max number of clients reached" for RESP servers), and
- * takes the spare back.  So a client gets an answer, not a hang, and the
+ * refuses it: "-ERR max number of clients reached" for RESP servers; on a
+ * TLS port, where nothing can be written before a handshake, a bare close),
+ * and takes the spare back.  So a client gets an answer, not a hang, and the
  * clients already connected keep working.  If the spare is lost too, the
  * listener pauses; the owner resumes it when a connection closes.
  */
@@ -26,7 +27,11 @@
 #define LISTENER_MAX 16
 #define LISTENER_ACCEPTS_PER_CALL 1000
 
-typedef void listener_conn_fn(int fd, const char *peer);
+struct tls_ctx;
+
+/* A connection accepted on fd from peer; tls is the context of the TLS
+ * port it came to (NULL on a plain port), for the callee's tls_create. */
+typedef void listener_conn_fn(int fd, const char *peer, struct tls_ctx *tls);
 
 struct listener {
     struct ev_loop *loop;
@@ -36,18 +41,29 @@ struct listener {
     int port; /* the port listened on (port 0 picks a free one) */
     bool paused;
     int spare_fd; /* held for accepting when descriptors run out; -1 if lost */
+    struct tls_ctx *tls; /* a TLS port's context (not owned); NULL: plain */
     listener_conn_fn *on_conn;
     listener_conn_fn *on_full; /* set by the owner; NULL: such connections are just closed */
 };
 
-int listener_open(struct listener *l, struct ev_loop *loop, const char *bind, int port,
-                  int backlog, listener_conn_fn *on_conn, char *err, size_t errlen);
+/* Listens on port at every address of bind; tls: a TLS port. */
+int listener_open(struct listener *l, struct ev_loop *loop, const char *bind, int port, int backlog,
+                  struct tls_ctx *tls, listener_conn_fn *on_conn, char *err, size_t errlen);
+/* The plain and the TLS port of a server, as redis reads port and
+ * tls-port: a TLS listener (secure, with tls) if tls_port > 0, a plain one
+ * (plain) if port > 0 -- or if tls_port is 0 too, port 0 then picking a
+ * free port (tests rely on it).  A listener not opened has n == 0.  err
+ * says which port failed. */
+int listener_open_ports(struct listener *plain, struct listener *secure, struct ev_loop *loop,
+                        const char *bind, int port, int tls_port, struct tls_ctx *tls, int backlog,
+                        listener_conn_fn *on_conn, char *err, size_t errlen);
 void listener_close(struct listener *l);
 /* After a connection closed: accept again if EMFILE had paused us. */
 void listener_resume(struct listener *l);
 /* Writes msg and closes fd: refusing a connection (maxclients).  msg NULL
  * only closes: a TLS connection, to which nothing can be written before its
- * handshake (redis too just drops it). */
+ * handshake (redis too just drops it), or one whose protocol has nothing to
+ * answer before a request (the loader's). */
 void listener_refuse(int fd, const char *msg);
 /* Whether addr ("ip:port") is a loopback address. */
 bool listener_is_loopback(const char *addr);

@@ -393,19 +393,20 @@ on_writable(struct ev_loop *loop, ev_io *w, int revents)
  * protocol has no frame to answer one that asked nothing yet, so the
  * client sees the connection closed (the proxy retries later). */
 static void
-refuse_connection(int fd, const char *peer)
+refuse_connection(int fd, const char *peer, struct tls_ctx *tls)
 {
-    listener_refuse(fd, "");
+    (void)tls; /* a plain port */
+    listener_refuse(fd, NULL);
     loader.stats[STAT_rejected_connections]++;
     log_verbose("Refused connection from %s: maxclients (%lld) reached or no descriptor left",
                 peer, loader.opt.maxclients);
 }
 
 static void
-on_connection(int fd, const char *peer)
+on_connection(int fd, const char *peer, struct tls_ctx *tls)
 {
     if (loader.stats[STAT_connected_clients] >= (uint64_t)loader.opt.maxclients) {
-        refuse_connection(fd, peer);
+        refuse_connection(fd, peer, tls);
         return;
     }
     struct rpc_conn *c = mem_calloc(1, sizeof(*c));
@@ -634,7 +635,7 @@ rpc_setup(char *err, size_t errlen)
 {
     memset(&rpc, 0, sizeof(rpc));
     if (listener_open(&rpc.listener, loader.loop, loader.opt.bind, (int)loader.opt.port,
-                      (int)loader.opt.tcp_backlog, on_connection, err, errlen) != SC_OK) {
+                      (int)loader.opt.tcp_backlog, NULL, on_connection, err, errlen) != SC_OK) {
         return SC_ERR;
     }
     rpc.listener.on_full = refuse_connection;

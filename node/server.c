@@ -218,8 +218,9 @@ static const char protected_mode_refusal[] =
  * port's context or NULL; a TLS connection is only closed, as redis does,
  * since nothing can be written to it before a handshake. */
 static void
-refuse_connection(int fd, struct tls_ctx *tls)
+refuse_connection(int fd, const char *peer, struct tls_ctx *tls)
 {
+    (void)peer;
     listener_refuse(fd, tls != NULL ? NULL : "-" ERR_MAXCLIENTS "\r\n");
     server.stats[STAT_rejected_connections]++;
 }
@@ -227,10 +228,10 @@ refuse_connection(int fd, struct tls_ctx *tls)
 /* A connection on either port; tls is the TLS port's context or NULL.  A
  * refused TLS connection gets no message (listener_refuse). */
 static void
-accept_client(int fd, const char *peer, struct tls_ctx *tls)
+on_connection(int fd, const char *peer, struct tls_ctx *tls)
 {
     if (server.conns.n >= (uint64_t)server.opt.maxclients) {
-        refuse_connection(fd, tls);
+        refuse_connection(fd, peer, tls);
         return;
     }
     if (server.opt.protected_mode && server.opt.requirepass[0] == '\0' &&
@@ -242,34 +243,6 @@ accept_client(int fd, const char *peer, struct tls_ctx *tls)
     client_create(fd, tls != NULL ? tls_create(tls, fd) : NULL, peer);
 }
 
-static void
-on_connection(int fd, const char *peer)
-{
-    accept_client(fd, peer, NULL);
-}
-
-static void
-on_tls_connection(int fd, const char *peer)
-{
-    accept_client(fd, peer, server.tls);
-}
-
-static void
-on_full(int fd, const char *peer)
-{
-    (void)peer;
-    refuse_connection(fd, NULL);
-}
-
-static void
-on_tls_full(int fd, const char *peer)
-{
-    (void)peer;
-    refuse_connection(fd, server.tls);
-}
-
-/* port and tls-port as redis reads them, except that port 0 without a
- * tls-port keeps its old meaning here: a free port (tests rely on it). */
 static int
 open_listeners(char *err, size_t errlen)
 {
@@ -279,23 +252,15 @@ open_listeners(char *err, size_t errlen)
             log_warn("Failed to configure TLS: %s", err);
             return SC_ERR;
         }
-        if (listener_open(&server.tls_listener, server.loop, server.opt.bind,
-                          (int)server.opt.tls_port, (int)server.opt.tcp_backlog,
-                          on_tls_connection, err, errlen) != SC_OK) {
-            log_warn("Could not create server TLS listening socket %s", err);
-            return SC_ERR;
-        }
-        server.tls_listener.on_full = on_tls_full;
     }
-    if (server.opt.port > 0 || server.opt.tls_port == 0) {
-        if (listener_open(&server.listener, server.loop, server.opt.bind, (int)server.opt.port,
-                          (int)server.opt.tcp_backlog, on_connection, err, errlen) != SC_OK) {
-            log_warn("Could not create server TCP listening socket %s", err);
-            return SC_ERR;
-        }
-        server.listener.on_full = on_full;
-        server.bound_port = server.listener.port;
+    if (listener_open_ports(&server.listener, &server.tls_listener, server.loop, server.opt.bind,
+                            (int)server.opt.port, (int)server.opt.tls_port, server.tls,
+                            (int)server.opt.tcp_backlog, on_connection, err, errlen) != SC_OK) {
+        log_warn("Could not create server listening socket: %s", err);
+        return SC_ERR;
     }
+    server.listener.on_full = server.tls_listener.on_full = refuse_connection;
+    server.bound_port = server.listener.port;
     return SC_OK;
 }
 

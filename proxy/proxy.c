@@ -447,48 +447,23 @@ proxy_auth_node(struct back *b)
  * port's context or NULL; a TLS connection is only closed, as redis does,
  * since nothing can be written to it before a handshake. */
 static void
-refuse_connection(int fd, struct tls_ctx *tls)
+refuse_connection(int fd, const char *peer, struct tls_ctx *tls)
 {
+    (void)peer;
     listener_refuse(fd, tls != NULL ? NULL : "-" ERR_MAXCLIENTS "\r\n");
     proxy.stats[STAT_rejected_connections]++;
 }
 
 /* A connection on either port; tls is the TLS port's context or NULL. */
 static void
-accept_client(int fd, const char *peer, struct tls_ctx *tls)
+on_connection(int fd, const char *peer, struct tls_ctx *tls)
 {
     if (proxy.conns.n >= (uint64_t)proxy.opt.maxclients) {
-        refuse_connection(fd, tls);
+        refuse_connection(fd, peer, tls);
         return;
     }
     proxy.stats[STAT_total_connections_received]++;
     front_create(fd, tls != NULL ? tls_create(tls, fd) : NULL, peer);
-}
-
-static void
-on_connection(int fd, const char *peer)
-{
-    accept_client(fd, peer, NULL);
-}
-
-static void
-on_tls_connection(int fd, const char *peer)
-{
-    accept_client(fd, peer, proxy.tls_server);
-}
-
-static void
-on_full(int fd, const char *peer)
-{
-    (void)peer;
-    refuse_connection(fd, NULL);
-}
-
-static void
-on_tls_full(int fd, const char *peer)
-{
-    (void)peer;
-    refuse_connection(fd, proxy.tls_server);
 }
 
 /* The TLS contexts: clients' (tls-port) and nodes' (tls-nodes). */
@@ -506,27 +481,6 @@ setup_tls(char *err, size_t errlen)
         if (proxy.tls_client == NULL) {
             return SC_ERR;
         }
-    }
-    return SC_OK;
-}
-
-/* port and tls-port as the node reads them (node/server.c). */
-static int
-open_listeners(char *err, size_t errlen)
-{
-    if (proxy.opt.tls_port > 0 &&
-        listener_open(&tls_listener, proxy.loop, proxy.opt.bind, (int)proxy.opt.tls_port,
-                      (int)proxy.opt.tcp_backlog, on_tls_connection, err, errlen) != SC_OK) {
-        return SC_ERR;
-    }
-    tls_listener.on_full = on_tls_full;
-    if (proxy.opt.port > 0 || proxy.opt.tls_port == 0) {
-        if (listener_open(&listener, proxy.loop, proxy.opt.bind, (int)proxy.opt.port,
-                          (int)proxy.opt.tcp_backlog, on_connection, err, errlen) != SC_OK) {
-            return SC_ERR;
-        }
-        listener.on_full = on_full;
-        proxy.bound_port = listener.port;
     }
     return SC_OK;
 }
@@ -682,10 +636,14 @@ proxy_setup(void)
     if (fit_open_files() != SC_OK) {
         return SC_ERR;
     }
-    if (open_listeners(err, sizeof(err)) != SC_OK) {
+    if (listener_open_ports(&listener, &tls_listener, proxy.loop, proxy.opt.bind,
+                            (int)proxy.opt.port, (int)proxy.opt.tls_port, proxy.tls_server,
+                            (int)proxy.opt.tcp_backlog, on_connection, err, sizeof(err)) != SC_OK) {
         log_warn("Could not create the listening socket: %s", err);
         return SC_ERR;
     }
+    listener.on_full = tls_listener.on_full = refuse_connection;
+    proxy.bound_port = listener.port;
     metrics.fd = -1;
     if (proxy.opt.metrics_port > 0 &&
         http_listen(&metrics, proxy.loop, proxy.opt.metrics_bind, (int)proxy.opt.metrics_port,
