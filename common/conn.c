@@ -10,6 +10,20 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Starts or stops watching w (c->rd or c->wr): through the TLS session
+ * when there is one. */
+static void
+want_io(struct conn_set *s, struct conn *c, ev_io *w, bool want)
+{
+    if (c->tls != NULL) {
+        (w == &c->rd ? tls_want_read : tls_want_write)(c->tls, want);
+    } else if (want) {
+        ev_io_start(s->loop, w);
+    } else {
+        ev_io_stop(s->loop, w);
+    }
+}
+
 /* The end of a TLS client's handshake: a failed one is closed (a client's
  * mistake: logged at verbose, as redis does). */
 static void
@@ -49,10 +63,8 @@ conn_init(struct conn_set *s, struct conn *c, int fd, struct tls *tls, const cha
     if (tls != NULL) {
         c->tls = tls;
         tls_attach(tls, s->loop, &c->rd, &c->wr, on_tls_ready, c);
-        tls_want_read(tls, true);
-    } else {
-        ev_io_start(s->loop, &c->rd);
     }
+    want_io(s, c, &c->rd, true);
     c->next = s->all;
     if (s->all != NULL) {
         s->all->prev = c;
@@ -117,23 +129,19 @@ conn_want_write(struct conn_set *s, struct conn *c, bool want)
         return;
     }
     c->flags ^= CONN_WRITING;
-    if (c->tls != NULL) {
-        tls_want_write(c->tls, want);
-    } else if (want) {
-        ev_io_start(s->loop, &c->wr);
-    } else {
-        ev_io_stop(s->loop, &c->wr);
-    }
+    want_io(s, c, &c->wr, want);
 }
 
 void
 conn_stop_reading(struct conn_set *s, struct conn *c)
 {
-    if (c->tls != NULL) {
-        tls_want_read(c->tls, false);
-    } else {
-        ev_io_stop(s->loop, &c->rd);
-    }
+    want_io(s, c, &c->rd, false);
+}
+
+void
+conn_start_reading(struct conn_set *s, struct conn *c)
+{
+    want_io(s, c, &c->rd, true);
 }
 
 int

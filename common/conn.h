@@ -12,8 +12,9 @@
  * A connection accepted on a TLS port has a session (c->tls, tls.h) that
  * sits between its watchers and the owner's callbacks; the owner reads and
  * writes through conn_read()/conn_writev() and starts or stops watching
- * through conn_want_write()/conn_stop_reading(), never ev_io_* directly,
- * and so serves plain and TLS clients with the same code.
+ * through conn_want_write()/conn_stop_reading()/conn_start_reading(),
+ * never ev_io_* directly, and so serves plain and TLS clients with the same
+ * code.
  */
 #pragma once
 
@@ -90,8 +91,12 @@ void conn_close_async(struct conn_set *s, struct conn *c);
 void conn_queue_write(struct conn_set *s, struct conn *c);
 /* Arms or disarms EV_WRITE after a write that did or did not block. */
 void conn_want_write(struct conn_set *s, struct conn *c, bool want);
-/* Reads no more requests (closing after a reply). */
+/* Reads no more requests (closing after a reply, or a turn that ended
+ * with requests left over) ... */
 void conn_stop_reading(struct conn_set *s, struct conn *c);
+/* ... until this: reading resumes.  Bytes a TLS session already holds are
+ * read then (from the loop), as no socket event would announce them. */
+void conn_start_reading(struct conn_set *s, struct conn *c);
 
 /* read(2) and writev(2) of the connection, through its TLS session if it
  * has one: -1 with errno EAGAIN when they would block. */

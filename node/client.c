@@ -37,8 +37,10 @@ static void process_input(struct client *c);
  * next turn after each poll, once the replies of this one were flushed
  * (before sleeping) and other clients had their events; the idle watcher
  * keeps the poll from blocking while the list is not empty.  A client on
- * the list is not read from: what it sends meanwhile waits in the kernel,
- * so its query buffer holds one read's worth, as redis's does. */
+ * the list is not read from: what it sends meanwhile waits in the kernel
+ * (or in its TLS session), so its query buffer holds one read's worth, as
+ * redis's does.  Reading resumes through conn_start_reading, which also
+ * reads what a TLS session already holds: no socket event would say so. */
 static struct {
     struct client *head;
     ev_check run;
@@ -59,7 +61,7 @@ on_resume(struct ev_loop *loop, ev_check *w, int revents)
         c->resume_next = NULL;
         process_input(c);
         if (!(c->conn.flags & (CLIENT_RESUME | CONN_CLOSE_AFTER_REPLY | CONN_CLOSE_ASAP))) {
-            ev_io_start(loop, &c->conn.rd);
+            conn_start_reading(&server.conns, &c->conn);
         }
         c = next;
     }
@@ -85,7 +87,7 @@ schedule_resume(struct client *c)
     c->conn.flags |= CLIENT_RESUME;
     c->resume_next = resume.head;
     resume.head = c;
-    ev_io_stop(server.loop, &c->conn.rd);
+    conn_stop_reading(&server.conns, &c->conn);
     ev_idle_start(server.loop, &resume.nowait);
 }
 
