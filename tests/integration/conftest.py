@@ -64,18 +64,24 @@ def redis_ref(request):
     s.stop()
 
 
+def stopped_after(request, group):
+    """A fixture's body for group (a ServerSet or TargetSet): yields it, then
+    prints its logs if the test failed and stops it; a server that did not
+    exit 0 fails the test."""
+    yield group
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:
+        sys.stderr.write(group.logs())
+    problems = group.stop_all()
+    assert not problems, "\n".join(problems)
+
+
 @pytest.fixture
 def servers_set(request):
     """Servers a test starts with its own options (servers.ServerSet), stopped
     after it; their logs are printed if it failed, and a node that did not
     exit 0 fails it."""
-    ss = servers.ServerSet()
-    yield ss
-    rep = getattr(request.node, "rep_call", None)
-    if rep is not None and rep.failed:
-        sys.stderr.write(ss.logs())
-    problems = ss.stop_all()
-    assert not problems, "\n".join(problems)
+    yield from stopped_after(request, servers.ServerSet())
 
 
 @pytest.fixture
@@ -100,13 +106,7 @@ def targets(request):
     stopped after it, their logs printed if it failed."""
     from targets import TargetSet
     pg = request.getfixturevalue("pg_koi") if "loader" in request.node.name else None
-    ts = TargetSet(pg)
-    yield ts
-    rep = getattr(request.node, "rep_call", None)
-    if rep is not None and rep.failed:
-        sys.stderr.write(ts.logs())
-    problems = ts.stop_all()
-    assert not problems, "\n".join(problems)
+    yield from stopped_after(request, TargetSet(pg))
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 wait by polling, never a fixed sleep."""
 
 import ctypes
+import itertools
 import os
 import random
 import resource
@@ -350,6 +351,24 @@ def raise_own_nofile(n):
     if soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def exhaust_descriptors(pid, socks, connect):
+    """Makes a running server's next accept() fail with EMFILE: fills the
+    holes in its descriptor table with more connections (connect() opens
+    one; they are appended to socks), then lowers its soft open-file limit
+    to the first free number, so that any descriptor it frees later is
+    usable again.  Returns the old soft limit."""
+    while True:
+        fds = open_fds(pid)
+        lowest = next(n for n in itertools.count() if n not in fds)
+        if lowest > max(fds):
+            break
+        socks.append(connect())
+        wait_until(lambda: lowest in open_fds(pid), what="the hole filled")
+    old = nofile_limit(pid)[0]
+    set_nofile_soft(pid, lowest)
+    return old
 
 
 def open_connections(port, n, host="127.0.0.1"):

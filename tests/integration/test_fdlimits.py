@@ -12,7 +12,6 @@ slotcache-proxy (each mode, slotcache nodes behind it) and slotcache-loader:
   and connections are accepted again once a descriptor is free.
 """
 
-import itertools
 import os
 import subprocess
 import threading
@@ -202,24 +201,6 @@ def test_idle_connections_all_accepted_and_others_served(targets, kind):
 
 # ---- descriptors running out at run time ----
 
-def exhaust_descriptors(t, socks):
-    """Makes a running server's next accept() fail with EMFILE: fills the
-    holes in its descriptor table with more connections (appended to
-    socks), then lowers its soft open-file limit to the first free number,
-    so that any descriptor it frees later is usable again.  Returns the old
-    soft limit."""
-    while True:
-        fds = servers.open_fds(t.pid)
-        lowest = next(n for n in itertools.count() if n not in fds)
-        if lowest > max(fds):
-            break
-        socks += fill(t, 1)
-        servers.wait_until(lambda: lowest in servers.open_fds(t.pid), what="the hole filled")
-    old = servers.nofile_limit(t.pid)[0]
-    servers.set_nofile_soft(t.pid, lowest)
-    return old
-
-
 def free_one(t, socks):
     """Closes a connection and waits for the server to close its side."""
     held = len(servers.open_fds(t.pid))
@@ -243,7 +224,7 @@ def test_descriptors_run_out_new_clients_refused_others_kept(targets, kind):
     wait_connected(t, 8)
     scrape = {}
     th = None
-    old = exhaust_descriptors(t, socks)
+    old = servers.exhaust_descriptors(t.pid, socks, lambda: fill(t, 1)[0])
     try:
         assert refused(t.port, 3) == [expected_refusal(t)] * 3
         for s in socks:

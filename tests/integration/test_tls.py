@@ -17,6 +17,7 @@ import redis
 
 import certs
 import servers
+import targets
 from resp_client import RespClient
 from topology import Topology
 
@@ -156,6 +157,33 @@ def test_node_serves_plain_and_tls_ports_at_once(servers_set, pki):
 
 
 # ---- who may connect ----
+
+
+def test_out_of_descriptors_a_tls_connection_is_closed_and_counted(servers_set, pki):
+    """Descriptors run out: the listener takes a waiting connection into its
+    spare descriptor to refuse it.  On the TLS port nothing can be written
+    before a handshake, so it is closed without a word (redis too); it
+    counts in rejected_connections, and the clients connected keep working."""
+    tls_port = servers.free_port()
+    s = servers_set.node(*pki.server_args(), "--tls-port", tls_port)
+    plain = RespClient("127.0.0.1", s.port)
+    secure = RespClient("127.0.0.1", tls_port, ssl_context=pki.context())
+    socks = []
+    old = servers.exhaust_descriptors(
+        s.pid, socks, lambda: socket.create_connection(("127.0.0.1", s.port), timeout=30))
+    try:
+        assert targets.refused(tls_port, 2) == [(b"", True)] * 2
+        assert secure.call("PING") == ("+", b"PONG")
+        assert plain.call("PING") == ("+", b"PONG")
+    finally:
+        servers.set_nofile_soft(s.pid, old)
+    assert servers.info_int(plain, "rejected_connections", "stats") == 2
+    for k in socks:
+        k.close()
+    with RespClient("127.0.0.1", tls_port, ssl_context=pki.context()) as again:
+        assert again.call("PING") == ("+", b"PONG")
+    plain.close()
+    secure.close()
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_auth_clients_yes_refuses_a_client_without_certificate(servers_set, pki, kind):
@@ -370,6 +398,25 @@ def test_reader_that_falls_behind_gets_every_reply(servers_set, pki):
     assert other.call("PING") == ("+", b"PONG")
     assert all(slow.read_reply() == ("$", value) for _ in range(n))
     assert slow.call("PING") == ("+", b"PONG")
+
+
+
+def test_pipeline_in_one_write_cut_into_turns_gets_every_reply(servers_set, pki):
+    """5,000 inline INCRs in one write: one read takes more than a turn's
+    1,000 requests, and OpenSSL holds the rest of the pipeline, which no
+    socket event announces; the next turns still find it, in order.  A
+    client that asks meanwhile is served."""
+    s = tls_server(servers_set, "node", pki)
+    c = tls_client(s, pki)
+    n = 5000
+    c.send_raw(b"INCR n\r\n" * n)
+    with tls_client(s, pki) as other:
+        assert other.call("PING") == ("+", b"PONG")
+    got = [c.read_reply() for _ in range(n)]
+    bad = [(i, r) for i, r in enumerate(got) if r != (":", i + 1)]
+    assert not bad, "%d of %d replies wrong, first: %r" % (len(bad), n, bad[:3])
+    assert c.call("GET", "n") == ("$", b"%d" % n)
+    c.close()
 
 
 # ---- the proxy: TLS to clients and to nodes ----
