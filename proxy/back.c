@@ -271,6 +271,9 @@ static void
 become_ready(struct back *b)
 {
     b->state = BACK_READY;
+    /* The node answered the connect (and the handshake): what queued
+     * meanwhile counts its silence from now, not from a slow handshake. */
+    b->last_read_us = proxy_now_us();
     if (b->tls != NULL) {
         tls_want_read(b->tls, true);
     } else {
@@ -468,8 +471,8 @@ on_readable(struct ev_loop *loop, ev_io *w, int revents)
 void
 back_check_timeout(struct back *b, long long now_us, long long timeout_ms)
 {
-    if (b->qhead == NULL) {
-        return;
+    if (b->qhead == NULL || b->state == BACK_HANDSHAKE) {
+        return; /* a handshake has its own limit, tls-handshake-timeout */
     }
     long long silent_since = MAX((long long)b->qhead->queued_us, b->last_read_us);
     int unread = 0;
