@@ -40,7 +40,6 @@ struct pending {
 struct route {
     char *prefix;
     size_t len;
-    uint32_t ttl;
 };
 
 static struct {
@@ -59,6 +58,7 @@ static struct {
     struct pending *oldest, *newest;
     struct route routes[LOADER_ROUTES_MAX];
     int nroutes;
+    bool routes_known; /* a Ping reply has told us the routes at least once */
     bool breaker_open;
     long long retry_at_ms;
     long long backoff_ms;
@@ -114,12 +114,21 @@ loader_route_count(void)
 }
 
 bool
-loader_route(const char *key, size_t len, uint32_t *ttl)
+loader_may_route(const char *key, size_t len)
 {
+    if (!loader_enabled()) {
+        return false;
+    }
+    /* Until the first Ping reply the routes are unknown: the loader, which
+     * knows them, answers INVALID_ARGUMENT (nil) for a key without one.
+     * Answering nil here instead would pass off a row that exists as
+     * missing, right after every proxy start. */
+    if (!lc.routes_known) {
+        return true;
+    }
     for (int i = 0; i < lc.nroutes; i++) {
         const struct route *r = &lc.routes[i];
         if (len > r->len && memcmp(key, r->prefix, r->len) == 0) {
-            *ttl = r->ttl;
             return true;
         }
     }
@@ -353,6 +362,7 @@ set_routes(const Slotcache__Loader__PingReply *r)
         mem_free(lc.routes[i].prefix);
     }
     lc.nroutes = 0;
+    lc.routes_known = true;
     for (size_t i = 0; i < r->n_routes && lc.nroutes < LOADER_ROUTES_MAX; i++) {
         const Slotcache__Loader__Route *rt = r->routes[i];
         if (rt->prefix == NULL || rt->prefix[0] == '\0') {
@@ -360,7 +370,6 @@ set_routes(const Slotcache__Loader__PingReply *r)
         }
         lc.routes[lc.nroutes].prefix = mem_strdup(rt->prefix);
         lc.routes[lc.nroutes].len = strlen(rt->prefix);
-        lc.routes[lc.nroutes].ttl = rt->ttl_seconds;
         lc.nroutes++;
     }
     if (r->breaker_open != lc.breaker_open) {

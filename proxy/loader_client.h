@@ -51,8 +51,9 @@ extern struct loader_options loader_opts;
 int loader_client_setup(struct ev_loop *loop);
 void loader_client_teardown(void);
 bool loader_enabled(void);
-/* Whether key has a route (the TTL of its values in *ttl). */
-bool loader_route(const char *key, size_t len, uint32_t *ttl);
+/* Whether a miss of key is asked of the loader: there is a loader and it
+ * has a route for key, or the proxy has not heard its routes yet. */
+bool loader_may_route(const char *key, size_t len);
 /* Sends a Load; fn is called exactly once, maybe before this returns (no
  * connection, too many in flight). */
 void loader_load(const char *key, size_t len, loader_done_fn *fn, void *ctx);

@@ -248,7 +248,6 @@ count_and_fill(void *ctx, size_t i, const char *p, size_t n)
     struct merge *mg = mk->mg;
     const char *key;
     size_t klen;
-    uint32_t ttl;
 
     if (i == 0 || i - 1 >= mg->nvals || !resp_bulk_value(p, n, &key, &klen)) {
         return; /* the command name */
@@ -256,7 +255,7 @@ count_and_fill(void *ctx, size_t i, const char *p, size_t n)
     const struct seg *v = &mg->vals[i - 1];
     bool nil = v->len == 5 && memcmp(v->p, "$-1\r\n", 5) == 0;
     proxy.stats[nil ? STAT_keyspace_misses : STAT_keyspace_hits]++;
-    if (nil && loader_enabled() && loader_route(key, klen, &ttl)) {
+    if (nil && loader_may_route(key, klen)) {
         struct fill *fl = mem_alloc(sizeof(*fl));
         fl->parent = msg_ref(mk->parent);
         fl->index = (uint32_t)(i - 1);

@@ -357,9 +357,7 @@ readthru_key(const char *key, size_t len, bool store, readthru_fn *fn, void *ctx
 void
 readthru_mark(struct msg *m)
 {
-    uint32_t ttl;
-
-    if (loader_enabled() && loader_route(m->key, m->klen, &ttl)) {
+    if (loader_may_route(m->key, m->klen)) {
         m->flags |= MSG_READTHRU;
     }
 }

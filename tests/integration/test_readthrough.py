@@ -308,3 +308,48 @@ def redis_default_info(port):
         return c.call("INFO")[1].decode()
     finally:
         c.close()
+
+
+def test_a_proxy_that_has_not_heard_the_routes_yet_still_reads_through(pg):
+    """A proxy learns the loader's routes from its first Ping reply.  A miss
+    before that must not be answered nil as if the key had no route: the
+    soak found koi rows read back nil right after a proxy restart.  The
+    loader is stopped (SIGSTOP) while the proxy starts, so its Ping hangs."""
+    loader = LoaderProcess(pg.conninfo())
+    loader.wait_connected(1)
+    loader.proc.send_signal(signal.SIGSTOP)
+    topo = None
+    try:
+        topo = Topology("partitioned", 3, extra=("loader 127.0.0.1:%d" % loader.port,
+                                                 "loader-timeout 10000"))
+        assert stat(topo.proxy.port, "loader_routes") == 0
+        kepid = data_key(11)
+        c = RespClient("127.0.0.1", topo.proxy.port)
+        c.send_raw(RespClient.pack("GET", "koi:%d" % kepid) + RespClient.pack("GET", "plain"))
+        loader.proc.send_signal(signal.SIGCONT)
+        kind, value = c.read_reply()
+        assert kind == "$" and value is not None, (kind, value)
+        assert json.loads(value) == db_row(pg, kepid)
+        assert c.read_reply() == ("$", None)  # no route: the loader says so, nil
+        c.close()
+        assert stat(topo.proxy.port, "loader_routes") == 1
+    finally:
+        loader.proc.send_signal(signal.SIGCONT)
+        if topo is not None:
+            assert topo.stop() == 0
+        assert loader.stop() == 0
+
+
+def test_misses_before_the_routes_are_known_are_errors_while_the_loader_is_down(pg):
+    """Without the routes the proxy cannot tell a database key from another;
+    with the loader unreachable it says so rather than answer nil."""
+    topo = Topology("central", 1, extra=("loader 127.0.0.1:%d" % servers.free_port(),))
+    try:
+        c = RespClient("127.0.0.1", topo.proxy.port)
+        kind, text = c.call("GET", "koi:%d" % data_key(12))
+        assert kind == "-" and b"UNAVAILABLE" in text, (kind, text)
+        assert c.call("SET", "plain", "1") == ("+", b"OK")
+        assert c.call("GET", "plain") == ("$", b"1")  # hits never ask the loader
+        c.close()
+    finally:
+        assert topo.stop() == 0
