@@ -61,10 +61,33 @@ def spawn(argv, workdir, logf, nofile=None):
                             preexec_fn=_preexec(nofile))
 
 
+PORT_FLOOR = 20000
+_port_rng = random.Random(os.urandom(16))  # whatever a test does to random's seed
+
+
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port below the kernel's ephemeral range.  Servers are restarted
+    on their port (a node after kill -9, the proxy, the loader); a port the
+    kernel also hands out as the source port of outgoing connections can be
+    taken by one in between, and the restart then fails to bind."""
+    high = _ephemeral_low()
+    for _ in range(1000):
+        port = _port_rng.randrange(PORT_FLOOR, high)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in %d-%d" % (PORT_FLOOR, high - 1))
 
 
 def port_free(port):
