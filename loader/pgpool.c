@@ -691,6 +691,14 @@ pgpool_flush(void)
     }
 }
 
+/* Whether c's oldest query has waited past query-timeout and the grace. */
+static bool
+overdue(const struct pg_conn *c, long long now, long long limit_us)
+{
+    const struct pg_op *op = c->ops.head;
+    return op != NULL && now - op->sent_us > limit_us + PGPOOL_GRACE_MS * 1000;
+}
+
 void
 pgpool_cron(void)
 {
@@ -700,8 +708,17 @@ pgpool_cron(void)
 
     for (int i = 0; i < pool.opt.size; i++) {
         struct pg_conn *c = &pool.conns[i];
-        struct pg_op *op = c->ops.head;
-        if (op != NULL && now - op->sent_us > limit_us + PGPOOL_GRACE_MS * 1000) {
+        if (!overdue(c, now, limit_us)) {
+            continue;
+        }
+        /* When the loader itself was paused (SIGSTOP, a stalled VM) the
+         * answer may be waiting in the socket: on resuming, libev runs the
+         * timers before the readable sockets.  Read first; a connection
+         * still silent after that is stuck. */
+        if (c->state == PG_SETUP || c->state == PG_READY) {
+            read_results(c);
+        }
+        if (overdue(c, now, limit_us)) {
             /* statement_timeout should have answered by now: the server or
              * the network is stuck, and so is everything behind this op. */
             snprintf(why, sizeof(why), "no answer from PostgreSQL within %lld ms",

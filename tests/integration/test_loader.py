@@ -429,6 +429,34 @@ def test_postgres_down_breaker_opens_then_recovers(request, routes_conf):
         own.destroy()
 
 
+def test_a_paused_loader_reads_answers_before_it_times_queries_out(start_loader, routes_conf, pg):
+    """A loader paused (SIGSTOP, a VM pause) past query-timeout + grace,
+    while PostgreSQL's answer waits in its socket, must take the answer,
+    not drop the connection as silent: its timers run before its sockets
+    are read when it resumes.  The soak saw every connection dropped and
+    the breaker opened after a 3 s SIGSTOP of the loader."""
+    import signal
+    lp = start_loader("--pool-size", "1", "--query-timeout", "500", config=routes_conf,
+                      connected=1)
+    watch = pg.connect()
+    try:
+        with lp.client() as c:
+            s = c.send_load("slow:0.3", deadline_ms=20000)
+            servers.wait_until(lambda: _sleeping(watch), timeout=10, what="pg_sleep running")
+            lp.proc.send_signal(signal.SIGSTOP)
+            try:
+                time.sleep(2.5)  # the pause: past query-timeout + grace (1.5 s)
+            finally:
+                lp.proc.send_signal(signal.SIGCONT)
+            got, _, r = c.recv_reply()
+            assert got == s and r.status == OK and r.value == b"slept 0.3", r
+        info = lp.info()
+        assert info["pg_disconnects"] == "0", info
+        assert info["query_timeouts"] == "0" and info["breaker"] == "closed", info
+    finally:
+        watch.close()
+
+
 def _sleeping(conn):
     cur = conn.cursor()
     cur.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep($1%' "
