@@ -2,6 +2,7 @@
 #
 #   make            build every binary into bin/ (release: -O2, jemalloc)
 #   make test       every test, release build and again under ASan+UBSan
+#   make soak       clients and faults against a real stack for 10 minutes (SOAK_SECONDS)
 #   make bench      benchmarks against redis-server (and nutcracker), with ratios
 #   make up         start the default topology locally (make down stops it)
 #   make fuzz       libFuzzer harnesses (clang), for long runs: make fuzz-run FUZZ_SECONDS=600
@@ -79,7 +80,8 @@ FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/replay_%)
 COMPAT_BIN := $(B)/tests/compat/hiredis_sync $(B)/tests/compat/hiredis_async
 
-.PHONY: all deps test test-valgrind unit compat-npm fuzz fuzz-run bench bench-hitrate up down clean format
+.PHONY: all deps test test-valgrind unit compat-npm fuzz fuzz-run bench bench-hitrate soak up \
+        down clean format
 .DEFAULT_GOAL := all
 
 all: deps $(BINARIES) $(UNIT_BIN) $(FUZZ_REPLAY) $(COMPAT_BIN)
@@ -238,6 +240,15 @@ bench: all
 # report.md,*.png}.  HITRATE_ARGS=--quick for a small matrix.
 bench-hitrate: all
 	cluster-tools/hitrate-matrix --out build/hitrate $(HITRATE_ARGS)
+
+# make soak: redis-py and slotcache-bench clients against a real stack in each
+# mode (both at once), a fault every SOAK_FAULT_EVERY seconds; the figures go
+# to build/soak/ (tests/soak/soak.py).  make test runs a 60 s one.
+SOAK_SECONDS ?= 600
+SOAK_FAULT_EVERY ?= 10
+soak: all
+	SC_BIN_DIR=$(BINDIR) /usr/bin/python3 tests/soak/soak.py --seconds $(SOAK_SECONDS) \
+	    --fault-every $(SOAK_FAULT_EVERY)
 
 # make up = slotcache-cli up partitioned: PostgreSQL with the sample data,
 # three nodes, the loader and the proxy on 127.0.0.1:7000 (run/ holds their

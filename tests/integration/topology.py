@@ -56,8 +56,10 @@ class Topology:
         with open(self.config_path, "w") as f:
             f.write("\n".join(lines or self.config_lines()) + "\n")
 
-    def start_proxy(self):
-        port = servers.free_port()
+    def start_proxy(self, port=None):
+        """Starts the proxy from the config file, on port (a restart keeps
+        its clients' address) or a free one."""
+        port = port or servers.free_port()
         argv = [os.path.join(servers.BIN_DIR, "slotcache-proxy"), self.config_path]
         argv += servers.port_args(port, self.proxy_ssl) + ["--bind", "127.0.0.1"]
         self.proxy = servers.Server(argv, port, self.workdir, os.path.join(self.workdir, "proxy.log"),
