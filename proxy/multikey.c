@@ -381,6 +381,12 @@ frag_done(struct msg *f)
         merge_free(parent);
         mem_free(f->ctx);
         f->ctx = NULL;
+        /* Answer the parent once, so that its owner lets go of what it
+         * holds for it: a read-through store keeps its load's state until
+         * store_done (clients' messages are no longer waited for). */
+        if (!(parent->flags & MSG_DONE)) {
+            msg_fail(parent, "ERR slotcache-proxy: the proxy is shutting down");
+        }
         return;
     }
     if ((f->flags & MSG_FAILED) && !(f->flags & MSG_WRITE) && f->shard != NULL &&

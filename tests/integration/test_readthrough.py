@@ -353,3 +353,39 @@ def test_misses_before_the_routes_are_known_are_errors_while_the_loader_is_down(
         c.close()
     finally:
         assert topo.stop() == 0
+
+
+def test_proxy_stops_cleanly_while_a_replicated_store_waits(pg):
+    """A read-through value is stored on every replica; a SIGTERM while one
+    replica has not answered that store must still free the load's state
+    (the soak found it leaked, which ASan's leak check turns into a
+    non-zero exit).  The first read goes to the first replica, so stopping
+    the second one holds only the store; only the proxy's own INFO sections
+    are read, which ask no node."""
+
+    def local_stat(section, name):
+        c = RespClient("127.0.0.1", topo.proxy.port)
+        try:
+            return int(servers.parse_info(c.call("INFO", section)[1])[name])
+        finally:
+            c.close()
+
+    loader = LoaderProcess(pg.conninfo())
+    loader.wait_connected(1)
+    topo = Topology("replicated", 2, extra=("loader 127.0.0.1:%d" % loader.port,
+                                            "node-timeout 60000"))
+    stopped = topo.nodes[1].proc
+    try:
+        wait_until(lambda: local_stat("loader", "loader_routes") >= 1, what="routes")
+        stopped.send_signal(signal.SIGSTOP)
+        kepid = data_key(13)
+        c = RespClient("127.0.0.1", topo.proxy.port)
+        kind, value = c.call("GET", "koi:%d" % kepid)
+        assert kind == "$" and json.loads(value) == db_row(pg, kepid)
+        c.close()
+        assert local_stat("stats", "loads_found") == 1
+        assert topo.proxy.stop() == 0, topo.proxy.log_text()
+    finally:
+        stopped.send_signal(signal.SIGCONT)
+        topo.stop()
+        assert loader.stop() == 0
