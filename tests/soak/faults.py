@@ -36,6 +36,7 @@ class Injector(threading.Thread):
         self.windows = []   # (kind, start, end, description)
         self.failures = []  # recoveries that timed out, crashes, harness errors
         self.proxy_restarts = 0
+        self.pg_restarts = 0
         self.stop_event = threading.Event()
         self.idle = threading.Event()     # no fault will start any more
         self.release = threading.Event()  # the run is over: the thread may end
@@ -104,7 +105,8 @@ class Injector(threading.Thread):
         if kind == "SIGSTOP loader":
             return s.hang_loader()
         if kind == "restart PostgreSQL":
-            return s.restart_postgres()
+            self.pg_restarts += 1
+            return s.restart_postgres("fast" if self.pg_restarts % 2 else "immediate")
         if kind == "restart proxy":
             self.proxy_restarts += 1
             sig = signal.SIGTERM if self.proxy_restarts % 2 else signal.SIGKILL

@@ -16,12 +16,14 @@ clients.py, faults.py) and what counts as right (model.py):
           requests/s: volume that leaves a shared machine usable);
   faults  every --fault-every seconds one of: kill -9 a node and restart
           it, SIGSTOP a node until the proxy marks it down, kill -9 the
-          loader, restart PostgreSQL, restart the proxy (SIGTERM and SIGKILL
-          in turn), and a reshard (partitioned) or a SIGSTOP of the loader
-          past loader-timeout (replicated, which has no slots to move);
-  end     the stack is left to recover, every key is read once more (and,
-          from every node of its shard directly), every server is stopped
-          with SIGTERM and must exit 0 with no sanitizer report.
+          loader, restart PostgreSQL (stop -m fast and immediate in turn),
+          restart the proxy (SIGTERM and SIGKILL in turn), and a reshard
+          (partitioned) or a SIGSTOP of the loader past loader-timeout
+          (replicated, which has no slots to move);
+  end     the stack is left to recover, every key is read once more
+          (through the proxy, and from every node of its shard directly),
+          every server is stopped with SIGTERM and must exit 0 with no
+          sanitizer report.
 
 Figures: requests, errors by kind, p50/p99 latency of the redis-py requests
 that started inside a fault window (injection to recovery) and outside,

@@ -258,10 +258,12 @@ class Stack:
             self.loader.proc.send_signal(signal.SIGCONT)
         return "SIGSTOP loader %.1f s, SIGCONT" % (LOADER_TIMEOUT_MS * 1.5 / 1000)
 
-    def restart_postgres(self):
-        self.pg.stop("fast")
+    def restart_postgres(self, mode):
+        """pg_ctl stop -m fast (clients told, a clean shutdown) or immediate
+        (a crash: recovery at the next start), then start."""
+        self.pg.stop(mode)
         self.pg.start()
-        return "pg_ctl stop -m fast, start"
+        return "pg_ctl stop -m %s, start" % mode
 
     def restart_proxy(self, sig):
         """Stops the proxy (SIGTERM: it must exit 0; SIGKILL) and starts it
