@@ -45,6 +45,9 @@ import threading
 import time
 from collections import Counter
 
+import redis
+from redis.crc import key_slot
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
@@ -99,8 +102,6 @@ def replica_check(stack, model_clients):
     """Every node, read directly, holds for every key of its shard a value
     the model allows: after recovery each member of a shard must be
     complete (replicated: one shard of every node)."""
-    import redis
-    from redis.crc import key_slot
     owners = stack.slot_owners()
     bad = Counter()
     for port in stack.node_ports():
@@ -179,7 +180,6 @@ class Run:
                             stop_problems)
 
     def final_checks(self, st, mcs):
-        import redis
         r = redis.Redis(host="127.0.0.1", port=st.port, socket_timeout=30)
         bad = Counter()
         now = time.monotonic()
