@@ -103,7 +103,9 @@ class KeyModel:
             return OK
         if got is None:
             if excuse is not None and excuse(self.key, self.acked_sent, read_end):
-                self.acknowledged(self.acked_seq, None, read_end)
+                # Absent from now on, as if deleted; a write of unknown
+                # outcome may still be applied after this read.
+                self.acked, self.acked_sent = None, read_end
                 return LOST_BY_DESIGN
             return LOST
         owner, seq = value_seq(self.key, got)

@@ -105,3 +105,69 @@ def test_rows():
     assert model.check_row(None, row) == model.WRONG_NIL_ROW
     assert model.check_row(b'{"kepid":10000002}', row) == model.WRONG_ROW
     assert model.check_row(b"x", None) == model.WRONG_ROW
+
+
+def test_a_kill_keeps_writes_of_unknown_outcome_possible():
+    km = model.KeyModel("k")
+    written(km, 1)
+    seq, v2 = km.next_value("p")
+    km.failed(v2)  # e.g. a timeout: it may still be applied after the kill
+    assert km.check(None, 13.0, lambda key, since, until: True) == model.LOST_BY_DESIGN
+    assert km.check(v2, 14.0) == model.OK
+
+
+# ---- the model wired to replies (clients.ModelClient) ----
+
+class FakeProxy:
+    """Stands in for the proxy's redis-py client: stores SETs and answers
+    GETs with what the test says (the stored value, an older one, nil)."""
+
+    def __init__(self):
+        self.history = []
+        self.answer = "latest"
+        self.fail_next_set = None
+
+    def set(self, key, value):
+        self.history.append(value)
+        if self.fail_next_set is not None:
+            exc, self.fail_next_set = self.fail_next_set, None
+            raise exc
+        return True
+
+    def get(self, key):
+        if self.answer == "nil" or not self.history:
+            return None
+        return self.history[-2 if self.answer == "older" else -1]
+
+
+def model_client():
+    import threading
+    import clients
+    return clients.ModelClient(0, 0, 1, {1: None}, 1, threading.Event(), None, 0.0)
+
+
+def test_a_client_judges_a_stale_read_and_a_lost_write():
+    mc, r = model_client(), FakeProxy()
+    mc.one(r, "set")
+    mc.one(r, "set")
+    mc.one(r, "get")
+    assert mc.res.verdicts == {model.OK: 1}
+    r.answer = "older"
+    mc.one(r, "get")
+    r.answer = "nil"
+    mc.one(r, "get")
+    assert mc.res.verdicts == {model.OK: 1, model.WRONG_STALE: 1, model.LOST: 1}
+    assert [e["verdict"] for e in mc.res.examples] == [model.WRONG_STALE, model.LOST]
+
+
+def test_a_client_allows_a_failed_write_applied_and_counts_its_error():
+    import redis
+    mc, r = model_client(), FakeProxy()
+    mc.one(r, "set")
+    r.fail_next_set = redis.TimeoutError("no reply")
+    mc.one(r, "set")  # applied, though the client saw a timeout
+    mc.one(r, "get")
+    r.answer = "older"
+    mc.one(r, "get")
+    assert mc.res.verdicts == {model.OK: 2}
+    assert sum(mc.res.errors.values()) == 1 and len(mc.res.error_at) == 1
