@@ -68,6 +68,7 @@ class Results:
     def __init__(self):
         self.requests = Counter()  # by operation
         self.errors = Counter()    # by kind
+        self.error_at = []         # (start, kind) of every error, to place it against faults
         self.verdicts = Counter()  # reads judged, by verdict
         self.examples = []         # wrong or lost reads, with context
         self.start = array("d")    # per request: start (monotonic), duration, ok
@@ -77,6 +78,7 @@ class Results:
     def merge(self, other):
         self.requests.update(other.requests)
         self.errors.update(other.errors)
+        self.error_at += other.error_at
         self.verdicts.update(other.verdicts)
         self.examples += other.examples[:max(0, EXAMPLES_MAX - len(self.examples))]
         self.start.extend(other.start)
@@ -117,7 +119,7 @@ class ModelClient(threading.Thread):
             reply = self.send(r, op, pending)
         except redis.RedisError as exc:
             ok, e = False, exc
-            self.res.errors[error_kind(e)] += 1
+            self.error(start, error_kind(e))
             if op in WRITES:
                 for km, _seq, value in pending:
                     km.failed(value)
@@ -130,6 +132,10 @@ class ModelClient(threading.Thread):
             self.judge(op, pending, reply, start, end)
         elif isinstance(e, redis.ConnectionError):
             self.stop_event.wait(0.05)  # the proxy is restarting: retry soon, not in a spin
+
+    def error(self, start, kind):
+        self.res.errors[kind] += 1
+        self.res.error_at.append((start, kind))
 
     def prepare(self, op):
         """The keys of the operation and, for writes, their new values."""
@@ -184,7 +190,7 @@ class ModelClient(threading.Thread):
             if isinstance(got, redis.RedisError):
                 # MGET: a key whose load failed is an error in its place
                 # of the array (redis-py hands it over as the exception).
-                self.res.errors[error_kind(got) + " (in MGET)"] += 1
+                self.error(start, error_kind(got) + " (in MGET)")
                 continue
             if op.startswith("koi"):
                 verdict = model.check_row(got, self.rows[item])
@@ -296,7 +302,8 @@ class BenchLoop(threading.Thread):
             for p in passes:
                 self.requests += p["requests"]
                 if p["errors"]:
-                    self.errors["bench: error replies"] += p["errors"]
+                    self.errors["bench: error replies, the first: " +
+                                _bench_first_error(err)] += p["errors"]
             if self.proc.returncode == 0:
                 self.segments["completed"] += 1
             elif passes:
@@ -311,6 +318,15 @@ class BenchLoop(threading.Thread):
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
+
+
+def _bench_first_error(stderr):
+    """The kind of the first error reply of a pass, from slotcache-bench's
+    "pass N: M error replies; the first: GET: <error>"."""
+    m = re.search(r"the first: (?:GET|SET): (.*)", stderr)
+    if m is None:
+        return "?"
+    return error_kind(redis.ResponseError(m.group(1)))
 
 
 def _bench_failure(stderr):

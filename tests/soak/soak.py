@@ -87,15 +87,23 @@ def percentiles(values):
 def latency_split(res, windows):
     """p50/p99 (ms) of successful requests by whether they started inside
     a fault window."""
-    spans = sorted((w[1], w[2]) for w in windows)
-    starts = [s for s, _ in spans]
+    inside = in_windows(windows)
     during, outside = [], []
     for start, dur, ok in zip(res.start, res.dur, res.ok):
-        if not ok:
-            continue
-        i = bisect.bisect_right(starts, start) - 1
-        (during if i >= 0 and start <= spans[i][1] else outside).append(dur)
+        if ok:
+            (during if inside(start) else outside).append(dur)
     return {"outside faults": percentiles(outside), "during faults": percentiles(during)}
+
+
+def in_windows(windows):
+    """A test: whether a (monotonic) time falls inside a fault window."""
+    spans = sorted((w[1], w[2]) for w in windows)
+    starts = [s for s, _ in spans]
+
+    def inside(t):
+        i = bisect.bisect_right(starts, t) - 1
+        return i >= 0 and t <= spans[i][1]
+    return inside
 
 
 def replica_check(stack, model_clients):
@@ -194,6 +202,8 @@ class Run:
             res.merge(mc.res)
         errors = Counter(res.errors)
         errors.update(bench.errors)
+        inside = in_windows(inj.windows)
+        errors_outside = Counter(kind for t, kind in res.error_at if not inside(t))
         verdicts = Counter(res.verdicts)
         lost = verdicts[model.LOST] + final[model.LOST]
         wrong = {w: verdicts[w] + final[w] for w in WRONG if verdicts[w] + final[w]}
@@ -224,6 +234,7 @@ class Run:
                          "redis-py by operation": dict(res.requests),
                          "bench segments": dict(bench.segments)},
             "errors": dict(errors.most_common()),
+            "redis-py errors outside fault windows": dict(errors_outside.most_common()),
             "latency_ms": latency_split(res, inj.windows),
             "time_in_faults_s": round(sum(w[2] - w[1] for w in inj.windows), 1),
             "reads_judged": sum(verdicts.values()) + sum(final.values()),
@@ -266,6 +277,10 @@ def table(figs):
              ("errors (all kinds)", [sum(f["errors"].values()) for f in figs])]
     for kind in sorted({k for f in figs for k in f["errors"]}):
         rows.append(("  " + kind, [f["errors"].get(kind, 0) for f in figs]))
+    outside = "redis-py errors outside fault windows"
+    rows.append((outside, [sum(f[outside].values()) for f in figs]))
+    for kind in sorted({k for f in figs for k in f[outside]}):
+        rows.append(("  " + kind, [f[outside].get(kind, 0) for f in figs]))
     rows += [("latency p50 / p99 outside faults (ms)",
               [fmt_lat(f["latency_ms"]["outside faults"]) for f in figs]),
              ("latency p50 / p99 during faults (ms)",
