@@ -7,6 +7,7 @@
 #include "common/mem.h"
 #include "common/net.h"
 #include "common/util.h"
+#include "proxy/front.h"
 #include "proxy/msg.h"
 #include "proxy/proxy.h"
 #include "proxy/router.h"
@@ -48,6 +49,7 @@ close_fd(struct back *b)
         b->fd = -1;
     }
     b->writing = false;
+    b->routed = false;
     b->state = BACK_CLOSED;
     buf_return(&b->rbuf);
     resp_reply_reset(&b->rr);
@@ -81,9 +83,27 @@ fail_queue(struct back *b, const char *why)
     }
 }
 
+/* Remembers b's connection, about to be closed on a failure, if the node
+ * may still run requests routed to it (back.h). */
+static void
+remember_stale(struct back *b)
+{
+    if (b->fd < 0 || b->state != BACK_READY || !b->routed) {
+        return;
+    }
+    if (b->nstale == BACK_STALE_MAX) {
+        log_warn("node %s: more than %d failed connections before it came back; the oldest "
+                 "is no longer fenced", b->member->addr, BACK_STALE_MAX);
+        memmove(b->stale[0], b->stale[1], sizeof(b->stale[0]) * (BACK_STALE_MAX - 1));
+        b->nstale--;
+    }
+    net_local_name(b->fd, b->stale[b->nstale++], sizeof(b->stale[0]));
+}
+
 void
 back_fail(struct back *b, const char *why)
 {
+    remember_stale(b);
     close_fd(b);
     member_down(b->member, why);
     fail_queue(b, why);
@@ -156,6 +176,9 @@ back_send(struct back *b, struct msg *m)
     if (b->unsent == NULL) {
         b->unsent = m;
         b->unsent_off = 0;
+    }
+    if (b->member->state != MEMBER_DOWN) {
+        b->routed = true; /* not only health probes: remembered if it fails */
     }
     b->member->requests++;
     if (b->state == BACK_CLOSED) {
@@ -466,6 +489,32 @@ on_readable(struct ev_loop *loop, ev_io *w, int revents)
     b->last_read_us = proxy_now_us();
     proxy.stats[STAT_node_bytes_in] += (uint64_t)n;
     after_read(b);
+}
+
+void
+back_fence(struct back *b)
+{
+    char self[NET_ADDR_MAX] = "";
+
+    if (b->fd >= 0 && b->state == BACK_READY) {
+        net_local_name(b->fd, self, sizeof(self));
+    }
+    for (int i = 0; i < b->nstale; i++) {
+        if (strcmp(b->stale[i], self) == 0) {
+            continue; /* the kernel gave the port to this connection again */
+        }
+        struct bufq *out = front_out();
+        struct msg *m = msg_get();
+        resp_add_array(out, 4);
+        resp_add_bulk_cstr(out, "CLIENT");
+        resp_add_bulk_cstr(out, "KILL");
+        resp_add_bulk_cstr(out, "ADDR");
+        resp_add_bulk_cstr(out, b->stale[i]);
+        m->req = front_take_out();
+        back_send(b, m);
+        msg_put(&m);
+    }
+    b->nstale = 0;
 }
 
 void

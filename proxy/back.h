@@ -18,9 +18,19 @@
  * nothing for node-timeout while a request waits is closed, its member is
  * marked down, and every queued message fails with an error naming the node
  * (msg_fail); reconnecting waits for the health checks (health.h).
+ *
+ * A failed connection is closed, but what was written to it is not taken
+ * back: a node that was paused (SIGSTOP, a stalled VM) reads it when it
+ * resumes, from a connection the proxy no longer watches, in any order
+ * against the new connection's requests -- a write the clients were told
+ * failed, or that a later write or a resync's FLUSHALL has superseded,
+ * would land after them.  So the local address of every failed connection
+ * that carried routed requests is kept, and before its member serves again
+ * back_fence() has the node close those connections first.
  */
 #pragma once
 
+#include "common/net.h"
 #include "common/resp.h"
 #include "common/tls.h"
 
@@ -32,6 +42,8 @@ struct member;
 struct msg;
 
 enum back_state { BACK_CLOSED, BACK_CONNECTING, BACK_HANDSHAKE, BACK_READY };
+
+#define BACK_STALE_MAX 4 /* failed connections remembered until fenced */
 
 struct back {
     ev_io rd;
@@ -48,6 +60,10 @@ struct back {
     struct resp_reply rr;
     long long last_read_us;    /* when the node last sent bytes (node-timeout) */
     bool writing;              /* EV_WRITE armed */
+    bool routed;               /* carried a request while its member was not DOWN */
+    char stale[BACK_STALE_MAX][NET_ADDR_MAX]; /* local "ip:port" of failed connections
+                                                  that did, newest last */
+    int nstale;
     bool in_flush;
     struct back *flush_next;
 };
@@ -63,6 +79,12 @@ void back_send_first(struct back *b, struct msg *m);
 void back_flush_all(void);
 /* Closes b and fails its queue with "<why>"; marks the member down. */
 void back_fail(struct back *b, const char *why);
+/* Queues a CLIENT KILL ADDR of each failed connection b remembers: once
+ * the node has run them (before anything queued after), nothing written to
+ * those connections can still be applied.  Called before a member that was
+ * DOWN serves again; replies are not waited for (a connection the node
+ * already closed is killed 0 times). */
+void back_fence(struct back *b);
 /* Fails b if it has sent nothing for timeout_ms while its oldest request
  * waited: a node that streams replies is alive, however long the queue
  * ahead of a request is (a client's big pipeline must not get it marked

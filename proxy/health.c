@@ -21,6 +21,9 @@ member_back(struct member *m)
     struct shard *s = m->shard;
     struct member *source = s != NULL ? router_read_member(s, m) : NULL;
 
+    /* Whatever its failed connections still hold must not land after what
+     * follows: the FLUSHALL and copy of a resync, or new writes. */
+    back_fence(m->conn);
     if (source != NULL) {
         log_notice("node %s is back; resynchronising it from %s", m->addr, source->addr);
         m->state = MEMBER_SYNCING;
