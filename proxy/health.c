@@ -10,17 +10,33 @@
 #include "proxy/resync.h"
 #include "proxy/router.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static ev_timer timer;
 
-/* A DOWN member answered: it rejoins, refilled first if it has a peer. */
+#define WAIT_REASON "missed writes while down: waiting for a member to copy from"
+
+/* A DOWN member answered: it rejoins, refilled first if it has a peer.
+ * Without one it serves alone only if it has every acknowledged write:
+ * one that missed some (its shard went on without it, or its resync was
+ * cut short) would answer with old values or none, and a member back after
+ * it would be emptied and refilled from it.  It waits, DOWN, for the
+ * member that went down last. */
 static void
 member_back(struct member *m)
 {
     struct shard *s = m->shard;
     struct member *source = s != NULL ? router_read_member(s, m) : NULL;
 
+    if (source == NULL && m->missed_writes) {
+        if (strcmp(m->down_reason, WAIT_REASON) != 0) {
+            log_warn("node %s answers again but missed writes while down; it waits for a "
+                     "member to resynchronise from", m->addr);
+            snprintf(m->down_reason, sizeof(m->down_reason), "%s", WAIT_REASON);
+        }
+        return;
+    }
     /* Whatever its failed connections still hold must not land after what
      * follows: the FLUSHALL and copy of a resync, or new writes. */
     back_fence(m->conn);

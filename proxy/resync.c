@@ -143,6 +143,7 @@ end_job(struct resync *j, bool ok)
     if (j->kind == JOB_RESYNC) {
         if (ok) {
             j->target->state = MEMBER_UP;
+            j->target->missed_writes = false;
         }
     } else {
         j->done(j->done_ctx, ok, j->copied);
@@ -507,6 +508,7 @@ resync_start(struct member *target, struct member *source)
 {
     struct resync *j = job_new(JOB_RESYNC, target, source, NULL);
 
+    target->missed_writes = true; /* from its FLUSHALL until the copy is complete */
     /* Emptied first: the FLUSHALL is ahead of every write on its connection. */
     job_send(j, target, seg_const("*1\r\n$8\r\nFLUSHALL\r\n", 18), STAGE_TARGET, -1, ignore_reply);
     pump(j);

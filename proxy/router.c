@@ -369,11 +369,26 @@ router_shard_desc(const struct shard *s, char *buf, size_t len)
     snprintf(buf, len, "shard %d (slots %s)", s->id, s->slots);
 }
 
+/* Whether s has a member other than m that is UP (takes writes that count). */
+static bool
+shard_has_up(const struct shard *s, const struct member *m)
+{
+    for (int i = 0; i < s->nmembers; i++) {
+        if (s->members[i] != m && s->members[i]->state == MEMBER_UP) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void
 member_down(struct member *m, const char *why)
 {
     if (m->state == MEMBER_DOWN) {
         return;
+    }
+    if (m->shard != NULL && shard_has_up(m->shard, m)) {
+        m->missed_writes = true; /* its shard goes on taking writes without it */
     }
     log_warn("node %s is down: %s", m->addr, why);
     snprintf(m->down_reason, sizeof(m->down_reason), "%s", why);

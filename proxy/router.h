@@ -41,6 +41,9 @@ struct member {
     struct shard *shard;
     bool in_use;           /* in the current router (reload bookkeeping) */
     bool probing;          /* a health PING is outstanding */
+    bool missed_writes;    /* writes were acknowledged without it (it went down while
+                              another member of its shard was UP, or a resync emptied
+                              it): until a resync completes, no source and not UP alone */
     long long down_since_ms;
     long long last_ok_ms;
     char down_reason[128];

@@ -308,6 +308,49 @@ def test_writes_left_in_a_paused_replicas_socket_never_land_after_it_rejoins():
             assert t.stop() == 0
 
 
+def node_status(r, addr):
+    """addr's status in the proxy's INFO nodes (up, down, syncing)."""
+    for line in info_nodes(r).splitlines():
+        if "addr=%s," % addr in line:
+            return line.split("status=", 1)[1].split(",", 1)[0]
+    return None
+
+
+def test_a_replica_that_missed_writes_waits_for_the_one_that_has_them():
+    """Replica B goes down and the shard takes writes without it; then A,
+    the only one with every write, goes down too.  B answering first must
+    not make it serve alone (it would answer with old values), nor make it
+    the source A is emptied and refilled from when A answers (every write
+    B missed would be lost): the soak saw both after two replicas timed out
+    under load, then the third.  B waits for A and is resynchronised from
+    it."""
+    t = Topology("replicated", 2, extra=("node-timeout 300",))
+    a, b = t.nodes
+    addr_a, addr_b = t.node_addrs()
+    try:
+        r = client(t)
+        assert r.set("k", "v1")
+        b.proc.send_signal(signal.SIGSTOP)
+        wait_until(lambda: node_status(r, addr_b) == "down", what="B marked down")
+        assert r.set("k", "v2")  # acknowledged by A alone
+        a.proc.send_signal(signal.SIGSTOP)
+        wait_until(lambda: node_status(r, addr_a) == "down", what="A marked down")
+        b.proc.send_signal(signal.SIGCONT)
+        wait_until(lambda: "waiting for a member to copy from" in info_nodes(r),
+                   what="B answering, waiting")
+        with pytest.raises(redis.ResponseError, match="CLUSTERDOWN"):
+            r.get("k")
+        a.proc.send_signal(signal.SIGCONT)
+        wait_until(lambda: info_nodes(r).count("status=up") == 2, what="both up")
+        assert r.get("k") == b"v2"
+        assert node_client(t, 0).get("k") == b"v2"
+        assert node_client(t, 1).get("k") == b"v2"
+    finally:
+        a.proc.send_signal(signal.SIGCONT)
+        b.proc.send_signal(signal.SIGCONT)
+        assert t.stop() == 0
+
+
 def test_shard_down_names_the_shard_and_spares_the_others():
     t = Topology("partitioned", 3)
     try:
