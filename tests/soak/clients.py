@@ -330,8 +330,8 @@ def _bench_first_error(stderr):
 
 
 def _bench_failure(stderr):
-    if "cannot connect" in stderr or ("connection" in stderr and
-                                      ("lost" in stderr or "refused" in stderr)):
+    if "cannot connect" in stderr or re.search(r"connection\b.*\b(lost|refused|reset)", stderr,
+                                               re.IGNORECASE):
         return "connection refused or lost"
     if "no reply" in stderr:
         return "no reply in 60 s"
