@@ -68,7 +68,8 @@ class Results:
     def __init__(self):
         self.requests = Counter()  # by operation
         self.errors = Counter()    # by kind
-        self.error_at = []         # (start, kind) of every error, to place it against faults
+        self.error_at = []         # (start, end, kind, op, text) of every error, to
+                                   # place it against faults
         self.verdicts = Counter()  # reads judged, by verdict
         self.examples = []         # wrong or lost reads, with context
         self.start = array("d")    # per request: start (monotonic), duration, ok
@@ -119,11 +120,12 @@ class ModelClient(threading.Thread):
             reply = self.send(r, op, pending)
         except redis.RedisError as exc:
             ok, e = False, exc
-            self.error(start, error_kind(e))
             if op in WRITES:
                 for km, _seq, value in pending:
                     km.failed(value)
         end = time.monotonic()
+        if not ok:
+            self.error(start, end, op, e)
         self.res.requests[op] += 1
         self.res.start.append(start)
         self.res.dur.append(end - start)
@@ -133,9 +135,10 @@ class ModelClient(threading.Thread):
         elif isinstance(e, redis.ConnectionError):
             self.stop_event.wait(0.05)  # the proxy is restarting: retry soon, not in a spin
 
-    def error(self, start, kind):
+    def error(self, start, end, op, exc, suffix=""):
+        kind = error_kind(exc) + suffix
         self.res.errors[kind] += 1
-        self.res.error_at.append((start, kind))
+        self.res.error_at.append((start, end, kind, op, "%s: %s" % (type(exc).__name__, exc)))
 
     def prepare(self, op):
         """The keys of the operation and, for writes, their new values."""
@@ -190,7 +193,7 @@ class ModelClient(threading.Thread):
             if isinstance(got, redis.RedisError):
                 # MGET: a key whose load failed is an error in its place
                 # of the array (redis-py hands it over as the exception).
-                self.error(start, error_kind(got) + " (in MGET)")
+                self.error(start, end, op, got, " (in MGET)")
                 continue
             if op.startswith("koi"):
                 verdict = model.check_row(got, self.rows[item])

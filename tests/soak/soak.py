@@ -25,8 +25,9 @@ clients.py, faults.py) and what counts as right (model.py):
           every server is stopped with SIGTERM and must exit 0 with no
           sanitizer report.
 
-Figures: requests, errors by kind, p50/p99 latency of the redis-py requests
-that started inside a fault window (injection to recovery) and outside,
+Figures: requests, errors by kind (and the redis-py ones outside every fault
+window), p50/p99 latency of the redis-py requests that overlapped a fault
+window (injection to recovery) and of the others,
 acknowledged writes lost, lost by design (partitioned kills), wrong values
 read, faults by kind and their recovery times.  The last line is
 "soak: N passed, M failed" over the checks of each mode (tests/run-all.sh
@@ -85,25 +86,26 @@ def percentiles(values):
 
 
 def latency_split(res, windows):
-    """p50/p99 (ms) of successful requests by whether they started inside
-    a fault window."""
-    inside = in_windows(windows)
+    """p50/p99 (ms) of successful requests by whether they overlapped a
+    fault window."""
+    overlaps = in_windows(windows)
     during, outside = [], []
     for start, dur, ok in zip(res.start, res.dur, res.ok):
         if ok:
-            (during if inside(start) else outside).append(dur)
+            (during if overlaps(start, start + dur) else outside).append(dur)
     return {"outside faults": percentiles(outside), "during faults": percentiles(during)}
 
 
 def in_windows(windows):
-    """A test: whether a (monotonic) time falls inside a fault window."""
-    spans = sorted((w[1], w[2]) for w in windows)
+    """A test: whether a request that ran from start to end (monotonic)
+    overlapped a fault window; one sent just before a fault meets it too."""
+    spans = sorted((w[1], w[2]) for w in windows)  # one at a time: they do not overlap
     starts = [s for s, _ in spans]
 
-    def inside(t):
-        i = bisect.bisect_right(starts, t) - 1
-        return i >= 0 and t <= spans[i][1]
-    return inside
+    def overlaps(start, end):
+        i = bisect.bisect_right(starts, end) - 1
+        return i >= 0 and start <= spans[i][1]
+    return overlaps
 
 
 def replica_check(stack, model_clients):
@@ -202,8 +204,20 @@ class Run:
             res.merge(mc.res)
         errors = Counter(res.errors)
         errors.update(bench.errors)
-        inside = in_windows(inj.windows)
-        errors_outside = Counter(kind for t, kind in res.error_at if not inside(t))
+        overlaps = in_windows(inj.windows)
+        errors_outside = Counter(e[2] for e in res.error_at if not overlaps(e[0], e[1]))
+        ends = sorted(w[2] for w in inj.windows)
+        since_fault = {}  # kind -> seconds since the last recovery, at most
+        outside_examples = []
+        for t, end, kind, op, text in res.error_at:
+            if not overlaps(t, end):
+                if len(outside_examples) < clients.EXAMPLES_MAX:
+                    outside_examples.append({"t": round(t - self.t0, 3), "op": op,
+                                             "error": text[:160]})
+                i = bisect.bisect_right(ends, t) - 1
+                since = round(t - ends[i], 1) if i >= 0 else None
+                prev = since_fault.get(kind, since)
+                since_fault[kind] = since if prev is None or since is None else max(prev, since)
         verdicts = Counter(res.verdicts)
         lost = verdicts[model.LOST] + final[model.LOST]
         wrong = {w: verdicts[w] + final[w] for w in WRONG if verdicts[w] + final[w]}
@@ -235,6 +249,10 @@ class Run:
                          "bench segments": dict(bench.segments)},
             "errors": dict(errors.most_common()),
             "redis-py errors outside fault windows": dict(errors_outside.most_common()),
+            # How long after the last fault's recovery each such kind came,
+            # at most (null: before the first fault): a fault's aftermath, or not.
+            "outside errors, seconds after a recovery (max)": since_fault,
+            "outside errors, examples": outside_examples,
             "latency_ms": latency_split(res, inj.windows),
             "time_in_faults_s": round(sum(w[2] - w[1] for w in inj.windows), 1),
             "reads_judged": sum(verdicts.values()) + sum(final.values()),
