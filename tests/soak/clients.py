@@ -48,6 +48,13 @@ ERROR_KINDS = [
 ]
 
 
+def unclean(kind):
+    """Whether an error kind is not one a fault explains with a clean error
+    reply or a closed connection: a hang, or an error nobody expected."""
+    return (kind.startswith(("client timeout", "other: ")) or "no reply in 60 s" in kind or
+            "the first: other: " in kind)
+
+
 def error_kind(exc):
     """A short, stable name for what went wrong, for the errors table."""
     if isinstance(exc, redis.TimeoutError):

@@ -228,10 +228,12 @@ class Run:
         failures = list(inj.failures) + list(st.unexpected)
         if problems:
             failures.append("not whole at the end: " + "; ".join(problems))
+        unclean = {k: n for k, n in errors.items() if clients.unclean(k)}
         checks = [
             ("%s: no acknowledged write lost" % self.mode, lost == 0),
             ("%s: no wrong value read" % self.mode, not wrong),
             ("%s: every fault recovered, no crash" % self.mode, not failures),
+            ("%s: every error a clean one a fault explains, no hang" % self.mode, not unclean),
             ("%s: servers exit 0 on SIGTERM, no sanitizer report" % self.mode,
              not stop_problems),
             # A run that judged nothing proves nothing.
@@ -240,6 +242,8 @@ class Run:
         ]
         checks.append(("%s: every node holds what the model allows for its shard's keys" %
                        self.mode, not replicas and not problems))
+        if unclean:
+            failures.append("errors no fault explains: %s" % unclean)
         return {
             "mode": self.mode, "seconds": round(elapsed, 1), "fault_every": self.args.fault_every,
             "seed": self.args.seed, "threads": self.args.threads,

@@ -171,3 +171,18 @@ def test_a_client_allows_a_failed_write_applied_and_counts_its_error():
     mc.one(r, "get")
     assert mc.res.verdicts == {model.OK: 2}
     assert sum(mc.res.errors.values()) == 1 and len(mc.res.error_at) == 1
+
+
+def test_hangs_and_unknown_errors_are_unclean():
+    import clients
+    import redis
+    for exc in (redis.TimeoutError("Timeout reading from socket"),
+                redis.ResponseError("ERR slotcache-proxy: bad reply from a node")):
+        assert clients.unclean(clients.error_kind(exc))
+    assert clients.unclean("bench: no reply in 60 s")
+    for exc in (redis.ConnectionError("Connection closed by server."),
+                redis.ResponseError("CLUSTERDOWN slotcache-proxy: shard 1 (slots 0-5) has no "
+                                    "node available"),
+                redis.ResponseError("slotcache-proxy: could not load 'koi:1' from the database: "
+                                    "UNAVAILABLE: loader not reachable")):
+        assert not clients.unclean(clients.error_kind(exc))
