@@ -274,7 +274,12 @@ def test_volatile_ttl_evicts_the_soonest_expiring_first(node_client):
     freeze(c)
     left = present(c, keys)
     gone = set(keys) - left
-    assert len(gone) == evicted, "keys expiring last were evicted too"
+    # The victim is the soonest-expiring key of a sampled pool, as in redis:
+    # now and then a sample holds only keys that expire later, the extras
+    # (whose TTL is the longest of all) included.
+    gone_extra = evicted - len(gone)
+    assert 0 <= gone_extra <= max(2, evicted // 50), (
+        "%d of %d evicted keys were the extras, which expire last" % (gone_extra, evicted))
     gone_late = gone & set(late)
     assert len(gone_late) <= max(2, len(gone) // 50), (
         "%d of %d evicted keys had the latest expiry" % (len(gone_late), len(gone)))
