@@ -28,7 +28,7 @@
 # Every command is printed as run; raw numbers go to build/bench/results.txt.
 # Environment: BENCH_RUNS (default 3), BENCH_QUICK=1 (every size / 10, for a
 # smoke run), BENCH_SECTIONS (default "throughput memory hitrate proxy
-# readthrough policies"),
+# readthrough policies"; "policy-throughput" is f3 alone),
 # SC_BIN_DIR (default bin).  Exits non-zero if anything failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +46,7 @@ RESULTS=$OUT_DIR/results.txt
 
 SCALE=1
 [ "$QUICK" = 1 ] && SCALE=10
+CLK_TCK=$(getconf CLK_TCK)
 TP_REQUESTS=$((1000000 / SCALE))
 TP_KEYSPACE=$((100000 / SCALE))
 FILL_KEYS=$((1000000 / SCALE))
@@ -103,15 +104,32 @@ SUMMARY=()
 
 # ---- a. throughput ----
 
-# bench_throughput NAME PORT PIPELINE RUN: one redis-benchmark run; appends
-# the SET and GET requests/s to TP[name/test/P].
+# cpu_ticks PID: user + system CPU time of a process, in clock ticks.
+cpu_ticks() {
+    awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# bench_throughput NAME PORT PIPELINE RUN PID: one redis-benchmark run;
+# appends the SET and GET requests/s to TP[name/test/P], and the server's
+# (PID's) CPU time per request to TP[name/cpu/P].
+#
+# Requests/s on a shared machine swing by 10-20% from run to run, and at
+# -P 1 they measure redis-benchmark (one thread, a core of its own out of
+# two) as much as the server; the CPU time the server spends per request
+# does neither (it excludes waiting), so it is measured over the same runs.
 declare -A TP
 bench_throughput() {
-    local name=$1 port=$2 p=$3 run=$4 out test rps
+    local name=$1 port=$2 p=$3 run=$4 pid=$5 out test rps t0 ns
+    t0=$(cpu_ticks "$pid")
     if ! run_logged out timeout "$BENCHMARK_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "$port" \
         -t set,get -n "$TP_REQUESTS" -r "$TP_KEYSPACE" -d "$VALUE_SIZE" -c 50 -P "$p" --csv; then
         return 0
     fi
+    ns=$(awk -v a="$t0" -v b="$(cpu_ticks "$pid")" -v hz="$CLK_TCK" -v n="$TP_REQUESTS" \
+        'BEGIN { printf "%.1f", (b - a) * 1e9 / hz / (2 * n) }')
+    echo "  server CPU: $ns ns per request"
+    record "throughput.$name.P$p.run$run.cpu_ns_per_request" "$ns"
+    TP[$name/cpu/P$p]+=" $ns"
     for test in SET GET; do
         rps=$(awk -F'"' -v t="$test" '$2 == t { print $4 }' <<<"$out")
         if ! is_number "$rps"; then
@@ -129,7 +147,7 @@ bench_throughput() {
 }
 
 section_throughput() {
-    local run p order name port rport nport rpid npid
+    local run p order name port pid rport nport rpid npid
     echo
     echo "---- a. throughput"
     start_server redis redis-tp
@@ -141,10 +159,10 @@ section_throughput() {
         [ $((run % 2)) -eq 0 ] && order="slotcache redis"
         for p in 1 16; do
             for name in $order; do
-                port=$rport
-                [ "$name" = slotcache ] && port=$nport
+                port=$rport pid=$rpid
+                [ "$name" = slotcache ] && port=$nport pid=$npid
                 echo "run $run/$RUNS, $name, -P $p:"
-                bench_throughput "$name" "$port" "$p" "$run"
+                bench_throughput "$name" "$port" "$p" "$run" "$pid"
             done
         done
     done
@@ -165,7 +183,22 @@ section_throughput() {
             table_row "$test requests/s, -P $p" "$med_s" "$med_r"
             SUMMARY+=("$(printf '%-44s %s' "throughput $test -P $p (slotcache/redis)" "$(ratio "$med_s" "$med_r")")")
         done
+        cpu_row throughput slotcache redis "$p"
     done
+}
+
+# cpu_row SECTION OURS ANCHOR P: the table row and summary line of the
+# servers' median CPU time per request at -P P (TP[NAME/cpu/PP]).
+cpu_row() {
+    local section=$1 ours=$2 anchor=$3 p=$4 med_o med_a
+    # shellcheck disable=SC2086 # space-separated numbers
+    med_o=$(median ${TP[$ours/cpu/P$p]:-n/a})
+    # shellcheck disable=SC2086
+    med_a=$(median ${TP[$anchor/cpu/P$p]:-n/a})
+    record "$section.$ours.P$p.cpu_ns_per_request.median" "$med_o"
+    record "$section.$anchor.P$p.cpu_ns_per_request.median" "$med_a"
+    table_row "server CPU ns per request, -P $p" "$med_o" "$med_a" %.1f
+    SUMMARY+=("$(printf '%-44s %s' "server CPU per request, $section -P $p (lower: better)" "$(ratio "$med_o" "$med_a")")")
 }
 
 # ---- b. memory ----
@@ -366,7 +399,7 @@ section_proxy() {
         ports+=("$SERVER_PORT")
         pids+=("$SERVER_PID")
     done
-    local pport nport sport ppid npid
+    local pport nport sport ppid npid pid
     pport=$(free_port)
     nport=$(free_port)
     sport=$(free_port)
@@ -400,10 +433,10 @@ CONF
         [ $((run % 2)) -eq 0 ] && order="slotcache nutcracker"
         for p in 1 16; do
             for name in $order; do
-                port=$nport
-                [ "$name" = slotcache ] && port=$pport
+                port=$nport pid=$npid
+                [ "$name" = slotcache ] && port=$pport pid=$ppid
                 echo "run $run/$RUNS, $name, -P $p:"
-                bench_throughput "proxy-$name" "$port" "$p" "$run"
+                bench_throughput "proxy-$name" "$port" "$p" "$run" "$pid"
             done
         done
         for name in $order direct; do
@@ -436,6 +469,7 @@ CONF
             table_row "$test requests/s, -P $p" "$med_s" "$med_n"
             SUMMARY+=("$(printf '%-44s %s' "proxy $test -P $p (slotcache/nutcracker)" "$(ratio "$med_s" "$med_n")")")
         done
+        cpu_row proxy proxy-slotcache proxy-nutcracker "$p"
     done
     local lat_s lat_n lat_d add_s add_n
     # shellcheck disable=SC2086
@@ -611,30 +645,16 @@ pol_memory() {
     done
 }
 
-# pol_cpu_ticks PID: user + system CPU time of a process, in clock ticks.
-pol_cpu_ticks() {
-    awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
-}
-
-# Requests/s on a shared machine swing by 10-20% from run to run; the CPU
-# time the node spends per request does not (it only excludes waiting), so
-# it is measured too, over the same runs.
+# Each policy's requests/s and node CPU time per request (bench_throughput).
 pol_throughput() {
-    local maxmem=$1 run i n=${#POL_TP[@]} policy pid t0 ns hz
-    hz=$(getconf CLK_TCK)
+    local maxmem=$1 run i n=${#POL_TP[@]} policy pid
     for ((run = 1; run <= RUNS; run++)); do
         for ((i = 0; i < n; i++)); do
             policy=${POL_TP[$(((i + run - 1) % n))]}
             start_server node "pol-tp-$policy" --maxmemory "$maxmem" --maxmemory-policy "$policy"
             pid=$SERVER_PID
             echo "run $run/$RUNS, $policy, -P 16, maxmemory $maxmem:"
-            t0=$(pol_cpu_ticks "$pid")
-            bench_throughput "policy-$policy" "$SERVER_PORT" 16 "$run"
-            ns=$(awk -v a="$t0" -v b="$(pol_cpu_ticks "$pid")" -v hz="$hz" -v n="$TP_REQUESTS" \
-                'BEGIN { printf "%.1f", (b - a) * 1e9 / hz / (2 * n) }')
-            echo "  node CPU: $ns ns per request"
-            TP[policy-$policy/cpu]+=" $ns"
-            record "policies.throughput.$policy.run$run.cpu_ns_per_request" "$ns"
+            bench_throughput "policy-$policy" "$SERVER_PORT" 16 "$run" "$pid"
             record "policies.throughput.$policy.run$run.evicted_keys" "$(info_field "$SERVER_PORT" stats evicted_keys)"
             stop_server "$pid" "pol-tp-$policy"
         done
@@ -651,7 +671,7 @@ pol_row() {
 }
 
 pol_tables() {
-    local maxmem=$1 policy trace med_s med_g med_c base_s base_g base_c best="" bestv=0 v
+    local maxmem=$1 policy trace best="" bestv=0 v
     echo
     echo "== f1. hit ratio: $TRACE_REQUESTS requests over $TRACE_KEYS keys; shift: the hot set moves every $POL_SHIFT_EVERY requests"
     echo "   read-through at full speed, every server at maxmemory $maxmem (~$CACHE_KEYS keys in redis)"
@@ -686,32 +706,6 @@ pol_tables() {
             "${PL[node/allkeys-lru/held_per_key]}" %.1f
     done
 
-    table_start "f3. throughput at maxmemory $maxmem with eviction active, medians of $RUNS runs (-P 16)" allkeys-lru
-    # shellcheck disable=SC2086 # space-separated numbers
-    base_s=$(median ${TP[policy-allkeys-lru/SET/P16]:-n/a})
-    # shellcheck disable=SC2086
-    base_g=$(median ${TP[policy-allkeys-lru/GET/P16]:-n/a})
-    # shellcheck disable=SC2086
-    base_c=$(median ${TP[policy-allkeys-lru/cpu]:-n/a})
-    for policy in "${POL_TP[@]}"; do
-        # shellcheck disable=SC2086
-        med_s=$(median ${TP[policy-$policy/SET/P16]:-n/a})
-        # shellcheck disable=SC2086
-        med_g=$(median ${TP[policy-$policy/GET/P16]:-n/a})
-        # shellcheck disable=SC2086
-        med_c=$(median ${TP[policy-$policy/cpu]:-n/a})
-        record "policies.throughput.$policy.SET.P16.median" "$med_s"
-        record "policies.throughput.$policy.GET.P16.median" "$med_g"
-        record "policies.throughput.$policy.cpu_ns_per_request.median" "$med_c"
-        table_row "$policy SET requests/s" "$med_s" "$base_s"
-        table_row "$policy GET requests/s" "$med_g" "$base_g"
-        table_row "$policy node CPU ns per request" "$med_c" "$base_c" %.1f
-        [ "$policy" = allkeys-lru ] && continue
-        SUMMARY+=("$(printf '%-44s %s' "throughput SET -P 16, $policy/allkeys-lru" "$(ratio "$med_s" "$base_s")")")
-        SUMMARY+=("$(printf '%-44s %s' "throughput GET -P 16, $policy/allkeys-lru" "$(ratio "$med_g" "$base_g")")")
-        SUMMARY+=("$(printf '%-44s %s' "node CPU per request, $policy/allkeys-lru" "$(ratio "$med_c" "$base_c")")")
-    done
-
     # The best new policy by issue 7's measure: the highest mean hit ratio
     # on the two Zipf traces; its shifting figures are shown too.
     for policy in allkeys-sieve allkeys-s3fifo allkeys-wtinylfu; do
@@ -731,10 +725,40 @@ pol_tables() {
     done
 }
 
-section_policies() {
-    local maxmem pid
-    echo
-    echo "---- f. eviction policies"
+# pol_tp_table MAXMEM: f3, each policy's throughput beside allkeys-lru's.
+pol_tp_table() {
+    local maxmem=$1 policy med_s med_g med_c base_s base_g base_c
+    table_start "f3. throughput at maxmemory $maxmem with eviction active, medians of $RUNS runs (-P 16)" allkeys-lru
+    # shellcheck disable=SC2086 # space-separated numbers
+    base_s=$(median ${TP[policy-allkeys-lru/SET/P16]:-n/a})
+    # shellcheck disable=SC2086
+    base_g=$(median ${TP[policy-allkeys-lru/GET/P16]:-n/a})
+    # shellcheck disable=SC2086
+    base_c=$(median ${TP[policy-allkeys-lru/cpu/P16]:-n/a})
+    for policy in "${POL_TP[@]}"; do
+        # shellcheck disable=SC2086
+        med_s=$(median ${TP[policy-$policy/SET/P16]:-n/a})
+        # shellcheck disable=SC2086
+        med_g=$(median ${TP[policy-$policy/GET/P16]:-n/a})
+        # shellcheck disable=SC2086
+        med_c=$(median ${TP[policy-$policy/cpu/P16]:-n/a})
+        record "policies.throughput.$policy.SET.P16.median" "$med_s"
+        record "policies.throughput.$policy.GET.P16.median" "$med_g"
+        record "policies.throughput.$policy.cpu_ns_per_request.median" "$med_c"
+        table_row "$policy SET requests/s" "$med_s" "$base_s"
+        table_row "$policy GET requests/s" "$med_g" "$base_g"
+        table_row "$policy node CPU ns per request" "$med_c" "$base_c" %.1f
+        [ "$policy" = allkeys-lru ] && continue
+        SUMMARY+=("$(printf '%-44s %s' "throughput SET -P 16, $policy/allkeys-lru" "$(ratio "$med_s" "$base_s")")")
+        SUMMARY+=("$(printf '%-44s %s' "throughput GET -P 16, $policy/allkeys-lru" "$(ratio "$med_g" "$base_g")")")
+        SUMMARY+=("$(printf '%-44s %s' "node CPU per request, $policy/allkeys-lru" "$(ratio "$med_c" "$base_c")")")
+    done
+}
+
+# policy_maxmem: sets MAXMEM to redis's empty used_memory + CACHE_KEYS x its
+# bytes per key (measured here if section b did not run); 1 if it cannot.
+policy_maxmem() {
+    local pid
     if ! is_number "${MEM[redis/per_key]:-}"; then
         start_server redis redis-pol-mem
         pid=$SERVER_PID
@@ -743,16 +767,33 @@ section_policies() {
     fi
     if ! is_number "${MEM[redis/per_key]:-}"; then
         fail_note "policies: skipped, no bytes-per-key figure for redis"
-        return 0
+        return 1
     fi
-    maxmem=$(awk -v e="${MEM[redis/empty]}" -v p="${MEM[redis/per_key]}" -v n="$CACHE_KEYS" \
+    MAXMEM=$(awk -v e="${MEM[redis/empty]}" -v p="${MEM[redis/per_key]}" -v n="$CACHE_KEYS" \
         'BEGIN { printf "%d", e + n * p }')
-    echo "maxmemory $maxmem = redis empty used_memory ${MEM[redis/empty]} + $CACHE_KEYS keys x ${MEM[redis/per_key]} bytes"
-    record policies.maxmemory "$maxmem"
-    pol_hit_ratios "$maxmem"
+    echo "maxmemory $MAXMEM = redis empty used_memory ${MEM[redis/empty]} + $CACHE_KEYS keys x ${MEM[redis/per_key]} bytes"
+    record policies.maxmemory "$MAXMEM"
+}
+
+section_policies() {
+    echo
+    echo "---- f. eviction policies"
+    policy_maxmem || return 0
+    pol_hit_ratios "$MAXMEM"
     pol_memory
-    pol_throughput "$maxmem"
-    pol_tables "$maxmem"
+    pol_throughput "$MAXMEM"
+    pol_tables "$MAXMEM"
+    pol_tp_table "$MAXMEM"
+}
+
+# f3 alone (BENCH_SECTIONS=policy-throughput): the policies' cost in
+# requests/s, without the long hit-ratio replays.
+section_policy_throughput() {
+    echo
+    echo "---- f3. eviction policies, throughput"
+    policy_maxmem || return 0
+    pol_throughput "$MAXMEM"
+    pol_tp_table "$MAXMEM"
 }
 
 for section in $SECTIONS; do
@@ -763,6 +804,7 @@ for section in $SECTIONS; do
     proxy) section_proxy ;;
     readthrough) section_readthrough ;;
     policies) section_policies ;;
+    policy-throughput) section_policy_throughput ;;
     *) fail_note "unknown section $section" ;;
     esac
 done
