@@ -5,6 +5,7 @@ import ctypes
 import itertools
 import os
 import random
+import re
 import resource
 import shutil
 import signal
@@ -440,3 +441,19 @@ class ServerSet:
     def logs(self):
         return "\n".join("---- %s log (port %d) ----\n%s" % (k, s.port, s.log_text())
                          for k, s in self.started)
+
+
+def redis_benchmark(port, requests):
+    """Runs `redis-benchmark -t set,get -n REQUESTS -q` against port, checks
+    that it ran clean (exit 0, no error in its output) and returns its
+    requests/s as {"SET": .., "GET": ..}.  Without -r it writes one key,
+    key:__rand_int__, with a 3-byte value."""
+    r = subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-t", "set,get",
+                        "-n", str(requests), "-q"], capture_output=True, timeout=120)
+    out = r.stdout.decode(errors="replace").replace("\r", "\n")
+    assert r.returncode == 0, (out, r.stderr)
+    assert "error" not in out.lower() and not r.stderr.strip(), (out, r.stderr)
+    rates = {t: float(v) for t, v in
+             re.findall(r"^(SET|GET): ([\d.]+) requests per second", out, re.M)}
+    assert set(rates) == {"SET", "GET"} and all(v > 0 for v in rates.values()), out
+    return rates

@@ -90,13 +90,9 @@ on_disconnect(const redisAsyncContext *ac, int status)
 int
 main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s HOST PORT PREFIX\n", argv[0]);
-        return 2;
-    }
-    if (script_build(&s, argv[3]) != 0) {
-        fprintf(stderr, "prefix too long\n");
-        return 2;
+    int bad = script_from_args(&s, argc, argv);
+    if (bad != 0) {
+        return bad;
     }
     struct ev_loop *loop = ev_default_loop(0);
     redisAsyncContext *ac = redisAsyncConnect(argv[1], atoi(argv[2]));

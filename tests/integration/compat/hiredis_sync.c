@@ -16,13 +16,9 @@ main(int argc, char **argv)
 {
     static struct script s;
     static redisReply *replies[SCRIPT_MAX_CMDS];
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s HOST PORT PREFIX\n", argv[0]);
-        return 2;
-    }
-    if (script_build(&s, argv[3]) != 0) {
-        fprintf(stderr, "prefix too long\n");
-        return 2;
+    int bad = script_from_args(&s, argc, argv);
+    if (bad != 0) {
+        return bad;
     }
     struct timeval tv = {10, 0};
     redisContext *c = redisConnectWithTimeout(argv[1], atoi(argv[2]), tv);

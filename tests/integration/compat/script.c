@@ -184,3 +184,17 @@ script_print(const struct script *s, redisReply *const *replies)
     }
     printf("%s}\n", in_pipeline ? "]" : "");
 }
+
+int
+script_from_args(struct script *s, int argc, char **argv)
+{
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s HOST PORT PREFIX\n", argv[0]);
+        return 2;
+    }
+    if (script_build(s, argv[3]) != 0) {
+        fprintf(stderr, "prefix too long\n");
+        return 2;
+    }
+    return 0;
+}

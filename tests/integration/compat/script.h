@@ -38,6 +38,10 @@ struct script {
  * when the prefix is too long for the arena. */
 int script_build(struct script *s, const char *prefix);
 
+/* The programs' command line, HOST PORT PREFIX: builds s for PREFIX and
+ * returns 0, or prints why not and returns the exit status (2). */
+int script_from_args(struct script *s, int argc, char **argv);
+
 /* Writes replies[i], the reply to s->cmd[i] (NULL: none came, printed as
  * {"error": "no reply"}), as the JSON object described above. */
 void script_print(const struct script *s, redisReply *const *replies);
