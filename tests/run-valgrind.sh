@@ -17,7 +17,7 @@ logs=build/valgrind/reports
 rm -rf "$logs"
 mkdir -p "$logs"
 
-SC_BIN_DIR=build/valgrind/bin SC_VALGRIND_LOGS="$PWD/$logs" \
+SC_BIN_DIR=build/valgrind/bin SC_FLAVOUR=valgrind SC_VALGRIND_LOGS="$PWD/$logs" \
     /usr/bin/python3 -m pytest -q -p no:cacheprovider "${@:-tests/integration}"
 rc=$?
 
