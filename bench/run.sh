@@ -281,14 +281,8 @@ section_hit_ratio() {
     local maxmem policy rport nport rpid npid
     echo
     echo "---- c. hit ratio"
-    if ! is_number "${MEM[redis/per_key]:-}"; then
-        fail_note "hit ratio: skipped, no bytes-per-key figure for redis from (b)"
-        return 0
-    fi
-    maxmem=$(awk -v e="${MEM[redis/empty]}" -v p="${MEM[redis/per_key]}" -v n="$CACHE_KEYS" \
-        'BEGIN { printf "%d", e + n * p }')
-    echo "maxmemory $maxmem = redis empty used_memory ${MEM[redis/empty]} + $CACHE_KEYS keys x ${MEM[redis/per_key]} bytes"
-    record hitratio.maxmemory "$maxmem"
+    redis_maxmem hitratio || return 0
+    maxmem=$MAXMEM
     show_cmd "$BENCH" trace --keys "$TRACE_KEYS" --requests "$TRACE_REQUESTS" --zipf "$ZIPF" --seed "$SEED"
     echo "  > $TMP/trace.txt"
     if ! "$BENCH" trace --keys "$TRACE_KEYS" --requests "$TRACE_REQUESTS" --zipf "$ZIPF" \
@@ -755,10 +749,11 @@ pol_tp_table() {
     done
 }
 
-# policy_maxmem: sets MAXMEM to redis's empty used_memory + CACHE_KEYS x its
-# bytes per key (measured here if section b did not run); 1 if it cannot.
-policy_maxmem() {
-    local pid
+# redis_maxmem SECTION: sets MAXMEM to redis's empty used_memory + CACHE_KEYS
+# x its bytes per key (measured here if section b did not run) and records
+# it as SECTION.maxmemory; returns 1 if it cannot.
+redis_maxmem() {
+    local section=$1 pid
     if ! is_number "${MEM[redis/per_key]:-}"; then
         start_server redis redis-pol-mem
         pid=$SERVER_PID
@@ -766,19 +761,19 @@ policy_maxmem() {
         stop_server "$pid" redis-pol-mem
     fi
     if ! is_number "${MEM[redis/per_key]:-}"; then
-        fail_note "policies: skipped, no bytes-per-key figure for redis"
+        fail_note "$section: skipped, no bytes-per-key figure for redis"
         return 1
     fi
     MAXMEM=$(awk -v e="${MEM[redis/empty]}" -v p="${MEM[redis/per_key]}" -v n="$CACHE_KEYS" \
         'BEGIN { printf "%d", e + n * p }')
     echo "maxmemory $MAXMEM = redis empty used_memory ${MEM[redis/empty]} + $CACHE_KEYS keys x ${MEM[redis/per_key]} bytes"
-    record policies.maxmemory "$MAXMEM"
+    record "$section.maxmemory" "$MAXMEM"
 }
 
 section_policies() {
     echo
     echo "---- f. eviction policies"
-    policy_maxmem || return 0
+    redis_maxmem policies || return 0
     pol_hit_ratios "$MAXMEM"
     pol_memory
     pol_throughput "$MAXMEM"
@@ -791,7 +786,7 @@ section_policies() {
 section_policy_throughput() {
     echo
     echo "---- f3. eviction policies, throughput"
-    policy_maxmem || return 0
+    redis_maxmem policies || return 0
     pol_throughput "$MAXMEM"
     pol_tp_table "$MAXMEM"
 }

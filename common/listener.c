@@ -190,9 +190,9 @@ listener_resume(struct listener *l)
 }
 
 void
-listener_refuse(int fd, const char *msg)
+listener_refuse(int fd, const struct tls_ctx *tls, const char *msg)
 {
-    if (msg != NULL) {
+    if (msg != NULL && tls == NULL) {
         ssize_t w = write(fd, msg, strlen(msg));
         (void)w; /* best effort: the connection is refused either way */
     }

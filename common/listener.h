@@ -60,10 +60,11 @@ int listener_open_ports(struct listener *plain, struct listener *secure, struct 
 void listener_close(struct listener *l);
 /* After a connection closed: accept again if EMFILE had paused us. */
 void listener_resume(struct listener *l);
-/* Writes msg and closes fd: refusing a connection (maxclients).  msg NULL
- * only closes: a TLS connection, to which nothing can be written before its
- * handshake (redis too just drops it), or one whose protocol has nothing to
- * answer before a request (the loader's). */
-void listener_refuse(int fd, const char *msg);
+/* Writes msg and closes fd: refusing a connection (maxclients).  With a
+ * TLS port's context (tls not NULL), or msg NULL, it only closes: nothing
+ * can be written to a TLS connection before its handshake (redis too just
+ * drops it), and the loader's protocol has nothing to answer before a
+ * request. */
+void listener_refuse(int fd, const struct tls_ctx *tls, const char *msg);
 /* Whether addr ("ip:port") is a loopback address. */
 bool listener_is_loopback(const char *addr);

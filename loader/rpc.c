@@ -396,7 +396,7 @@ static void
 refuse_connection(int fd, const char *peer, struct tls_ctx *tls)
 {
     (void)tls; /* a plain port */
-    listener_refuse(fd, NULL);
+    listener_refuse(fd, NULL, NULL);
     loader.stats[STAT_rejected_connections]++;
     log_verbose("Refused connection from %s: maxclients (%lld) reached or no descriptor left",
                 peer, loader.opt.maxclients);

@@ -214,14 +214,12 @@ static const char protected_mode_refusal[] =
     "disable protected mode with 'protected-mode no'.\r\n";
 
 /* A connection beyond maxclients, or one accepted when descriptors ran
- * out (the listener's on_full): redis's error, then closed.  tls: the TLS
- * port's context or NULL; a TLS connection is only closed, as redis does,
- * since nothing can be written to it before a handshake. */
+ * out (the listener's on_full): redis's error, then closed. */
 static void
 refuse_connection(int fd, const char *peer, struct tls_ctx *tls)
 {
     (void)peer;
-    listener_refuse(fd, tls != NULL ? NULL : "-" ERR_MAXCLIENTS "\r\n");
+    listener_refuse(fd, tls, "-" ERR_MAXCLIENTS "\r\n");
     server.stats[STAT_rejected_connections]++;
 }
 
@@ -236,7 +234,7 @@ on_connection(int fd, const char *peer, struct tls_ctx *tls)
     }
     if (server.opt.protected_mode && server.opt.requirepass[0] == '\0' &&
         !listener_is_loopback(peer)) {
-        listener_refuse(fd, tls != NULL ? NULL : protected_mode_refusal);
+        listener_refuse(fd, tls, protected_mode_refusal);
         return;
     }
     server.stats[STAT_total_connections_received]++;

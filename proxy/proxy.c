@@ -443,14 +443,12 @@ proxy_auth_node(struct back *b)
 /* ---- listeners, loop hooks ---- */
 
 /* A connection beyond maxclients, or one accepted when descriptors ran
- * out (the listener's on_full): redis's error, then closed.  tls: the TLS
- * port's context or NULL; a TLS connection is only closed, as redis does,
- * since nothing can be written to it before a handshake. */
+ * out (the listener's on_full): redis's error, then closed. */
 static void
 refuse_connection(int fd, const char *peer, struct tls_ctx *tls)
 {
     (void)peer;
-    listener_refuse(fd, tls != NULL ? NULL : "-" ERR_MAXCLIENTS "\r\n");
+    listener_refuse(fd, tls, "-" ERR_MAXCLIENTS "\r\n");
     proxy.stats[STAT_rejected_connections]++;
 }
 
